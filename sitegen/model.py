@@ -1,0 +1,149 @@
+"""Plain data passed between the stages: the site's settings and the credentials.
+
+Nothing here reads files or renders anything; every stage takes these and returns
+new plain data, so each stage can be tested alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+COURSE_CERTIFICATE = "course-certificate"
+PROGRAM_CERTIFICATE = "program-certificate"
+CREDENTIAL_TYPES = (COURSE_CERTIFICATE, PROGRAM_CERTIFICATE)
+CERTIFICATE_MODES = ("honor", "verified", "professional")
+RECORD_STATUSES = ("awarded", "revoked")
+
+
+@dataclass(frozen=True)
+class Organization:
+    key: str
+    name: str
+    short_name: str
+    logo: str | None = None  # path relative to the project folder
+    linkedin_id: str | None = None
+    website: str | None = None
+
+
+@dataclass(frozen=True)
+class Signatory:
+    key: str
+    name: str
+    title: str
+    organization: str  # display name of the signatory's organisation
+    signature_image: str | None = None  # path relative to the project folder
+
+
+@dataclass(frozen=True)
+class Course:
+    id: str
+    title: str
+    org: str  # key into Site.organizations
+    modes: tuple[str, ...] = CERTIFICATE_MODES
+    signatories: tuple[str, ...] = ()  # keys into Site.signatories
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Program:
+    id: str
+    title: str
+    org: str
+    courses: tuple[str, ...] = ()
+    signatories: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SigningSettings:
+    key: str | None = None  # fingerprint; SITEGEN_SIGNING_KEY overrides
+    gnupghome: str | None = None  # SITEGEN_GNUPGHOME overrides
+    algorithm: str = "ed25519"  # or "rsa3072", used by `sitegen keys init`
+
+
+@dataclass(frozen=True)
+class CachePolicy:
+    pages: str = "public, max-age=300, must-revalidate"
+    assets: str = "public, max-age=31536000, immutable"
+    documents: str = "public, max-age=3600"
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    bucket: str | None = None
+    prefix: str = ""
+    region: str | None = None
+    endpoint_url: str | None = None
+    cdn_distribution_id: str | None = None
+    max_deletes: int = 100
+    cache: CachePolicy = field(default_factory=CachePolicy)
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything site.yml says, resolved and validated."""
+
+    root: Path
+    name: str
+    base_url: str  # always ends with "/"
+    platform_name: str
+    theme: str
+    language: str
+    organizations: dict[str, Organization]
+    courses: dict[str, Course]
+    programs: dict[str, Program]
+    signatories: dict[str, Signatory]
+    signing: SigningSettings
+    publish: PublishSettings
+    contact_email: str | None = None
+
+    @property
+    def theme_dir(self) -> Path:
+        return self.root / "themes" / self.theme
+
+
+@dataclass(frozen=True)
+class Attribute:
+    namespace: str
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    file: str  # path relative to the project folder, as shown to the user
+    line: int | None
+
+    def __str__(self) -> str:
+        return self.file if self.line is None else f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One validated credential record (field names follow the Credentials API)."""
+
+    uuid: str
+    username: str
+    full_name: str
+    credential_type: str
+    status: str
+    issued: dt.date
+    course_id: str | None = None
+    program_id: str | None = None
+    certificate_type: str | None = None
+    expires: dt.date | None = None
+    revocation_reason: str | None = None
+    attributes: tuple[Attribute, ...] = ()
+    source: SourceLocation | None = field(default=None, compare=False)
+
+    @property
+    def is_course(self) -> bool:
+        return self.credential_type == COURSE_CERTIFICATE
+
+    def attribute(self, namespace: str, name: str) -> str | None:
+        for attr in self.attributes:
+            if attr.namespace == namespace and attr.name == name:
+                return attr.value
+        return None
