@@ -1,0 +1,211 @@
+"""The `sitegen` command: thin wrappers that load settings and call the stages.
+
+Every error a user can cause is printed as one line (file, line, field, problem) with
+a non-zero exit status; a traceback is only shown with SITEGEN_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from sitegen import __version__
+from sitegen.errors import InputProblems, SitegenError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _setup_logging(getattr(args, "quiet", False))
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args) or 0
+    except InputProblems as err:
+        for problem in err.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"sitegen: {len(err.problems)} problem(s) found; nothing was written.", file=sys.stderr)
+        return EXIT_ERROR
+    except SitegenError as err:
+        print(f"sitegen: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("sitegen: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the user gets one line; developers get the traceback
+        if os.environ.get("SITEGEN_DEBUG"):
+            raise
+        print(f"sitegen: internal error: {type(err).__name__}: {err} (set SITEGEN_DEBUG=1 for details)",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sitegen", description="Static site generator for verifiable course certificates.")
+    parser.add_argument("--version", action="version", version=f"sitegen {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_build(commands)
+    _add_serve(commands)
+    _add_publish(commands)
+    _add_verify(commands)
+    _add_keys(commands)
+    return parser
+
+
+def _site_argument(parser) -> None:
+    parser.add_argument("--site", type=Path, default=Path("."), metavar="DIR",
+                        help="project folder holding site.yml (default: current folder)")
+
+
+def _add_build(commands) -> None:
+    parser = commands.add_parser("build", help="build the static site into build/",
+                                 description="Build pages, PDFs, signatures and JSON for every credential. "
+                                             "Only what changed since the last build is rebuilt.")
+    _site_argument(parser)
+    parser.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: <site>/build)")
+    parser.add_argument("--base-url", metavar="URL", help="override base_url from site.yml (previews)")
+    parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per core)")
+    parser.add_argument("--shard", type=_shard, metavar="K/N",
+                        help="build only shard K of N (by credential UUID); shard 1 also builds shared pages")
+    parser.add_argument("--clean", action="store_true", help="delete the output folder first")
+    parser.add_argument("--pages-only", action="store_true", help="pages and JSON only: no PDFs, no signatures")
+    parser.add_argument("--json", action="store_true", help="print the build report as JSON on stdout")
+    parser.add_argument("--quiet", action="store_true", help="no warnings, only errors and the summary")
+    parser.set_defaults(handler=_run_build)
+
+
+def _run_build(args) -> int:
+    from sitegen.build import BuildOptions, build
+
+    if args.jobs < 0:
+        raise SitegenError("--jobs: must be 0 (one per core) or more")
+    options = BuildOptions(site_dir=args.site.resolve(), out_dir=args.out, base_url=args.base_url,
+                           jobs=args.jobs, shard=args.shard, clean=args.clean, pages_only=args.pages_only)
+    report = build(options)
+    for uuid, reason in report.errors.items():
+        print(f"error: credential {uuid}: {reason}", file=sys.stderr)
+    if args.json:
+        print(report.to_json())
+    print(report.summary(), file=sys.stderr if args.json else sys.stdout)
+    return 0 if report.ok else EXIT_ERROR
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N like 2/4, got {text!r}") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"K must be between 1 and N, got {text!r}")
+    return k, n
+
+
+def _add_serve(commands) -> None:
+    parser = commands.add_parser("serve", help="build, serve on 127.0.0.1 and rebuild on changes",
+                                 description="Build the site, serve it on 127.0.0.1, rebuild and reload the "
+                                             "browser whenever a file of the project changes.")
+    _site_argument(parser)
+    parser.add_argument("--port", type=int, default=8000, metavar="P", help="port (default 8000)")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: <site>/build)")
+    parser.set_defaults(handler=_run_serve)
+
+
+def _run_serve(args) -> int:
+    from sitegen.serve import serve
+
+    return serve(args.site.resolve(), args.port, args.out)
+
+
+def _add_publish(commands) -> None:
+    parser = commands.add_parser("publish", help="upload build/ to the S3 bucket and invalidate the CDN",
+                                 description="Sync build/ to the bucket in site.yml by content: only changed "
+                                             "objects are uploaded; only objects sitegen published are deleted.")
+    _site_argument(parser)
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    parser.add_argument("--endpoint-url", metavar="URL", help="S3-compatible endpoint (overrides site.yml and env)")
+    parser.add_argument("--max-deletes", type=int, metavar="N", help="refuse if more objects would be deleted")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="the build folder (default: <site>/build)")
+    parser.add_argument("--json", action="store_true", help="print the publish report as JSON")
+    parser.set_defaults(handler=_run_publish)
+
+
+def _run_publish(args) -> int:
+    from sitegen.config import load_site
+    from sitegen.publish import publish
+
+    site = load_site(args.site.resolve())
+    build_dir = (args.out or site.root / "build").resolve()
+    report = publish(build_dir, site.publish, dry_run=args.dry_run, endpoint_url=args.endpoint_url,
+                     max_deletes=args.max_deletes)
+    if args.json:
+        print(report.to_json())
+    return 0
+
+
+def _add_verify(commands) -> None:
+    parser = commands.add_parser("verify", help="check whether a certificate PDF or URL is genuine",
+                                 description="Tell whether a certificate PDF (or credential URL) is genuine, "
+                                             "and its status. Exit status 0 only when it is valid.")
+    parser.add_argument("target", metavar="PDF_OR_URL")
+    parser.add_argument("--build-dir", type=Path, metavar="DIR",
+                        help="check against a local build instead of the live site")
+    parser.add_argument("--site-url", metavar="URL", help="site to fetch the key and signatures from")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(handler=_run_verify)
+
+
+def _run_verify(args) -> int:
+    from sitegen.verify import verify_command
+
+    return verify_command(args)
+
+
+def _add_keys(commands) -> None:
+    parser = commands.add_parser("keys", help="create or show the signing key")
+    keys = parser.add_subparsers(title="actions", metavar="ACTION")
+    init = keys.add_parser("init", help="create a signing key in the configured GNUPGHOME")
+    _site_argument(init)
+    init.add_argument("--algorithm", choices=("ed25519", "rsa3072"), help="default: signing.algorithm in site.yml")
+    init.add_argument("--name", help="key owner name (default: the site name)")
+    init.add_argument("--email", help="key owner email (default: contact_email)")
+    init.set_defaults(handler=_run_keys_init)
+    export = keys.add_parser("export", help="print the public key and its fingerprint")
+    _site_argument(export)
+    export.set_defaults(handler=_run_keys_export)
+    parser.set_defaults(handler=lambda args: parser.print_help() or EXIT_USAGE)
+
+
+def _run_keys_init(args) -> int:
+    from sitegen.config import load_site
+    from sitegen.keys import init_key
+
+    site = load_site(args.site.resolve())
+    fingerprint = init_key(site.signing, site.root, algorithm=args.algorithm or site.signing.algorithm,
+                           name=args.name or site.name, email=args.email or site.contact_email)
+    print(f"Created signing key {fingerprint}")
+    print("Put it in site.yml (signing.key) or SITEGEN_SIGNING_KEY; keep GNUPGHOME out of the repository.")
+    return 0
+
+
+def _run_keys_export(args) -> int:
+    from sitegen.config import load_site
+    from sitegen.keys import export_key
+
+    site = load_site(args.site.resolve())
+    fingerprint, armored = export_key(site.signing, site.root)
+    print(f"Fingerprint: {fingerprint}")
+    print(armored)
+    return 0
+
+
+def _setup_logging(quiet: bool) -> None:
+    logging.basicConfig(format="%(levelname)s: %(message)s",
+                        level=logging.ERROR if quiet else logging.WARNING, stream=sys.stderr)

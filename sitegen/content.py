@@ -1,0 +1,85 @@
+"""Markdown pages from content/: home, how to verify, about, FAQ.
+
+A page may start with a YAML front matter block (`title`, `description`). Content is
+written by the issuer, so its raw HTML is kept; only learner data is untrusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import markdown
+
+from sitegen.errors import Problem
+from sitegen.yamlsource import YamlSyntaxError, load_yaml
+
+CONTENT_DIR = "content"
+FRONT_MATTER_OPTIONS = ("title", "description")
+
+
+@dataclass(frozen=True)
+class ContentPage:
+    source: str  # path relative to the project folder
+    slug: str  # "" for the home page
+    title: str
+    description: str
+    html: str
+
+    @property
+    def output_path(self) -> str:
+        return "index.html" if not self.slug else f"{self.slug}/index.html"
+
+
+def load_content_pages(root: Path) -> tuple[list[ContentPage], list[Problem]]:
+    folder = root / CONTENT_DIR
+    pages, problems = [], []
+    if not folder.is_dir():
+        return pages, problems
+    for path in sorted(folder.rglob("*.md")):
+        page, found = _read_page(root, path)
+        problems.extend(found)
+        if page:
+            pages.append(page)
+    return pages, problems
+
+
+def _read_page(root: Path, path: Path) -> tuple[ContentPage | None, list[Problem]]:
+    display = path.relative_to(root).as_posix()
+    text = path.read_text(encoding="utf-8")
+    meta, body, body_line, problems = _split_front_matter(text, display)
+    if problems:
+        return None, problems
+    slug = path.relative_to(root / CONTENT_DIR).with_suffix("").as_posix()
+    if slug == "index":
+        slug = ""
+    elif slug.endswith("/index"):
+        slug = slug[: -len("/index")]
+    html = markdown.markdown(body, extensions=["tables", "fenced_code", "toc", "attr_list", "sane_lists"])
+    title = meta.get("title") or _first_heading(body) or slug.replace("-", " ").capitalize()
+    return ContentPage(display, slug, str(title), str(meta.get("description") or ""), html), []
+
+
+def _split_front_matter(text: str, display: str):
+    if not text.startswith("---\n"):
+        return {}, text, 1, []
+    end = text.find("\n---", 4)
+    if end < 0:
+        return {}, text, 1, [Problem(display, 1, None, "front matter starts with --- but never ends")]
+    try:
+        meta = load_yaml(text[4:end]) or {}
+    except YamlSyntaxError as err:
+        return {}, "", 1, [Problem(display, (err.line or 0) + 1, None, err.message)]
+    if not isinstance(meta, dict):
+        return {}, "", 1, [Problem(display, 2, None, "front matter must be a mapping")]
+    problems = [Problem(display, meta.line_of(k) + 1, k, f"unknown key (known: {', '.join(FRONT_MATTER_OPTIONS)})")
+                for k in meta if k not in FRONT_MATTER_OPTIONS]
+    body_start = text.find("\n", end + 1) + 1
+    return meta, text[body_start:], text.count("\n", 0, body_start) + 1, problems
+
+
+def _first_heading(body: str) -> str | None:
+    for line in body.splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return None

@@ -1,0 +1,116 @@
+"""What a build must do: which credentials are new, changed, unchanged or gone.
+
+A credential is unchanged when the digest of its inputs (record, the parts of site.yml
+it reads, the signing key, options, sitegen version) equals the saved one, every theme
+file its last render loaded still has the same digest, and its page is on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from sitegen import __version__
+from sitegen.model import Credential, Site
+from sitegen.present import certificate_status
+from sitegen.state import BuildState
+from sitegen.validate import is_valid_uuid
+
+# Bump when the meaning of the outputs changes in a way the inputs do not show.
+OUTPUT_FORMAT = "1"
+
+
+@dataclass
+class BuildPlan:
+    to_build: list[Credential] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # uuid -> new / changed / theme / missing
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)  # uuid -> inputs digest
+
+
+def shard_of(uuid: str, shards: int) -> int:
+    """1-based shard of a credential: stable forever, whatever other credentials exist."""
+    return int(uuid[:8], 16) % shards + 1
+
+
+def plan_build(credentials: list[Credential], state: BuildState, settings_digest: Callable[[Credential], str],
+               theme_file_digest: Callable[[str], str], today, out_dir: Path,
+               shard: tuple[int, int] | None) -> BuildPlan:
+    plan = BuildPlan()
+    fresh_sets = [_set_is_fresh(files, theme_file_digest) for files in state.theme_file_sets]
+    on_disk = _credential_folders(out_dir)
+    wanted = set()
+    for credential in credentials:
+        if shard and shard_of(credential.uuid, shard[1]) != shard[0]:
+            continue
+        wanted.add(credential.uuid)
+        digest = inputs_digest(credential, settings_digest(credential), today)
+        plan.inputs[credential.uuid] = digest
+        reason = _why_rebuild(state, credential.uuid, digest, fresh_sets, on_disk)
+        if reason:
+            plan.to_build.append(credential)
+            plan.reasons[credential.uuid] = reason
+        else:
+            plan.unchanged.append(credential.uuid)
+    mine = (lambda u: shard_of(u, shard[1]) == shard[0]) if shard else (lambda u: True)
+    plan.removed = sorted(u for u in (set(state.credentials) | on_disk) - wanted if mine(u))
+    return plan
+
+
+def inputs_digest(credential: Credential, settings: str, today) -> str:
+    fields = dataclasses.astuple(dataclasses.replace(credential, source=None))
+    # The status as of today is an input: an expiry date passing changes the page.
+    status = certificate_status(credential, today)
+    text = repr((OUTPUT_FORMAT, __version__, fields, settings, status))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def site_settings_digest(site: Site, fingerprint: str | None, pages_only: bool) -> Callable[[Credential], str]:
+    """The parts of site.yml a credential's outputs read, digested once per course/program."""
+    common = repr((site.name, site.base_url, site.platform_name, site.language, site.contact_email,
+                   site.theme, fingerprint, pages_only))
+    cache: dict[str, str] = {}
+
+    def digest(credential: Credential) -> str:
+        key = credential.course_id or "program:" + (credential.program_id or "")
+        if key not in cache:
+            subject = site.courses[credential.course_id] if credential.is_course else site.programs[credential.program_id]
+            org = site.organizations[subject.org]
+            signatories = [site.signatories.get(k) for k in subject.signatories]
+            courses = [site.courses.get(c) for c in getattr(subject, "courses", ())]
+            text = repr((common, subject, org, signatories, courses))
+            cache[key] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return cache[key]
+
+    return digest
+
+
+def _why_rebuild(state: BuildState, uuid: str, digest: str, fresh_sets: list[bool], on_disk: set[str]) -> str | None:
+    saved = state.credentials.get(uuid)
+    if saved is None:
+        return "new"
+    if saved.inputs != digest:
+        return "changed"
+    if not (0 <= saved.theme_files < len(fresh_sets)) or not fresh_sets[saved.theme_files]:
+        return "theme"
+    if uuid not in on_disk:
+        return "missing"
+    return None
+
+
+def _set_is_fresh(files: dict[str, str], theme_file_digest: Callable[[str], str]) -> bool:
+    return all(theme_file_digest(name) == digest for name, digest in files.items())
+
+
+def _credential_folders(out_dir: Path) -> set[str]:
+    # One directory read, not a stat per credential: fast at 100k.
+    try:
+        with os.scandir(out_dir / "credentials") as entries:
+            return {e.name for e in entries if is_valid_uuid(e.name)}
+    except FileNotFoundError:
+        return set()

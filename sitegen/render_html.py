@@ -1,0 +1,134 @@
+"""Pages and JSON: the certificate page, the public API record, and the site's own pages.
+
+Functions here return text; writing it is the build's job. Learner data only ever
+reaches HTML through Jinja's autoescaping, JSON through json.dumps, URLs through urlencode.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from sitegen.content import ContentPage
+from sitegen.model import Credential, Site
+from sitegen.present import CertificateView
+from sitegen.theme import RenderRecord, Theme
+
+API_CREDENTIALS = "api/v1/credentials/"
+API_PDF_HASHES = "api/v1/pdf-sha256/"
+KEY_FILE = "keys/signing-key.asc"
+
+
+@dataclass(frozen=True)
+class SigningFacts:
+    """What pages say about the signatures, without touching the key itself."""
+
+    fingerprint: str | None
+    development_key: bool
+
+
+def certificate_page(theme: Theme, view: CertificateView, credential: Credential,
+                     signing: SigningFacts, has_pdf: bool, record: RenderRecord) -> str:
+    names = theme.certificate_templates("certificate.html", _org_key(theme.site, credential),
+                                        credential.course_id, credential.certificate_type)
+    return theme.render(
+        names, view.paths.page + "index.html", record=record,
+        cert=view, fingerprint=signing.fingerprint, development_key=signing.development_key,
+        has_pdf=has_pdf, share=share_links(theme.site, view), status_json_url=view.paths.api,
+    )
+
+
+def share_links(site: Site, view: CertificateView) -> dict[str, str]:
+    """LinkedIn 'Add to profile' and share URLs; every value goes through urlencode."""
+    page_url = site.base_url + view.paths.page
+    add = {
+        "startTask": "CERTIFICATION_NAME",
+        "name": f"{view.title} ({view.mode_label or view.kind_label})",
+        "issueYear": str(view.issued.year),
+        "issueMonth": str(view.issued.month),
+        "certUrl": page_url,
+        "certId": view.uuid,
+    }
+    if view.expires:
+        add["expirationYear"], add["expirationMonth"] = str(view.expires.year), str(view.expires.month)
+    if view.organization_linkedin_id:
+        add["organizationId"] = view.organization_linkedin_id
+    else:
+        add["organizationName"] = view.organization_name
+    text = f"I earned a {view.kind_label.lower()} for {view.title} from {view.organization_name}"
+    return {
+        "linkedin_add_url": "https://www.linkedin.com/profile/add?" + urlencode(add),
+        "linkedin_share_url": "https://www.linkedin.com/sharing/share-offsite/?" + urlencode({"url": page_url}),
+        "x_share_url": "https://x.com/intent/post?" + urlencode({"text": text, "url": page_url}),
+        "facebook_share_url": "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": page_url}),
+    }
+
+
+def credential_json(site: Site, view: CertificateView, credential: Credential,
+                    signing: SigningFacts, pdf_sha256: str | None) -> bytes:
+    """The Credentials API public shape, plus what an employer's check needs."""
+    if credential.is_course:
+        subject = {"type": "course-run", "course_run_key": credential.course_id,
+                   "mode": credential.certificate_type}
+    else:
+        subject = {"type": "program", "program_uuid": credential.program_id}
+    data = {
+        "uuid": credential.uuid,
+        "username": credential.username,
+        "full_name": credential.full_name,
+        "credential": subject,
+        "credential_type": credential.credential_type,
+        "status": credential.status,
+        "title": view.title,
+        "organization": view.organization_name,
+        "issued": credential.issued.isoformat(),
+        "created": credential.issued.isoformat(),
+        "expires": credential.expires.isoformat() if credential.expires else None,
+        "attributes": [{"namespace": a.namespace, "name": a.name, "value": a.value} for a in credential.attributes],
+        "certificate_url": site.base_url + view.paths.page,
+        "download_url": site.base_url + view.paths.pdf if pdf_sha256 else None,
+        "verification": {
+            "status": view.status,
+            "revocation_reason": view.revocation_reason,
+            "pdf_sha256": pdf_sha256,
+            "pdf_url": site.base_url + view.paths.pdf if pdf_sha256 else None,
+            "signature_url": site.base_url + view.paths.signature if pdf_sha256 else None,
+            "statement_url": site.base_url + view.paths.statement,
+            "page_url": site.base_url + view.paths.page,
+            "key_url": site.base_url + KEY_FILE,
+            "key_fingerprint": signing.fingerprint,
+        },
+    }
+    return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def pdf_hash_json(uuid: str) -> bytes:
+    # Lets the verify page find an altered-metadata PDF by its bytes, one hash at a time:
+    # nobody can list credentials from it.
+    return (json.dumps({"uuid": uuid}) + "\n").encode("utf-8")
+
+
+def content_page(theme: Theme, page: ContentPage) -> str:
+    return theme.render("page.html", page.output_path, page=page)
+
+
+def keys_page(theme: Theme, signing: SigningFacts, public_key: str) -> str:
+    return theme.render("keys.html", "keys/index.html", fingerprint=signing.fingerprint,
+                        development_key=signing.development_key, public_key=public_key,
+                        key_url=theme.site.base_url + KEY_FILE)
+
+
+def verify_page(theme: Theme, signing: SigningFacts) -> str:
+    return theme.render("verify.html", "verify/index.html", fingerprint=signing.fingerprint,
+                        development_key=signing.development_key)
+
+
+def not_found_page(theme: Theme) -> str:
+    # Served from any depth, so its links must be absolute.
+    return theme.render("404.html", "404.html")
+
+
+def _org_key(site: Site, credential: Credential) -> str:
+    subject = site.courses[credential.course_id] if credential.is_course else site.programs[credential.program_id]
+    return subject.org

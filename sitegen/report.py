@@ -1,0 +1,68 @@
+"""The build report: one summary line for people, JSON for machines.
+
+Per credential the state follows the old certificate agent's lifecycle: generated,
+unchanged, removed, or error with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sitegen import __version__
+from sitegen.output import write_atomic
+from sitegen.state import STATE_DIR
+
+LAST_BUILD_FILE = "last-build.json"
+
+
+@dataclass
+class BuildReport:
+    ok: bool = True
+    generated: dict[str, str] = field(default_factory=dict)  # uuid -> why (new, changed, theme, missing)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # uuid or file -> reason
+    input_problems: list[str] = field(default_factory=list)
+    pages_written: list[str] = field(default_factory=list)
+    fingerprint: str | None = None
+    development_key: bool = False
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if self.input_problems:
+            return f"Build failed: {len(self.input_problems)} problem(s) in the input; nothing was written."
+        total = len(self.generated) + len(self.unchanged) + len(self.errors)
+        text = (f"{total} credential(s): {len(self.generated)} generated, {len(self.unchanged)} unchanged, "
+                f"{len(self.removed)} removed, {len(self.errors)} error(s); "
+                f"{len(self.pages_written)} site file(s) updated in {self.seconds:.1f} s")
+        return ("Build failed: " if not self.ok else "Built ") + text
+
+    def to_dict(self) -> dict:
+        credentials = {u: {"state": "generated", "reason": r} for u, r in self.generated.items()}
+        credentials.update({u: {"state": "unchanged"} for u in self.unchanged})
+        credentials.update({u: {"state": "removed"} for u in self.removed})
+        credentials.update({u: {"state": "error", "reason": r} for u, r in self.errors.items()})
+        return {
+            "ok": self.ok,
+            "sitegen_version": __version__,
+            "counts": {"generated": len(self.generated), "unchanged": len(self.unchanged),
+                       "removed": len(self.removed), "errors": len(self.errors)},
+            "errors": len(self.errors) + len(self.input_problems),
+            "input_problems": self.input_problems,
+            "signing": {"fingerprint": self.fingerprint, "development_key": self.development_key},
+            "site_files_updated": self.pages_written,
+            "seconds": round(self.seconds, 3),
+            "credentials": dict(sorted(credentials.items())),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def save(self, out_dir: Path) -> None:
+        """build/.sitegen/last-build.json: what publish checks before it uploads anything."""
+        data = self.to_dict()
+        if len(data["credentials"]) > 1000:
+            data["credentials"] = {u: c for u, c in data["credentials"].items() if c["state"] == "error"}
+        write_atomic(out_dir / STATE_DIR / LAST_BUILD_FILE, json.dumps(data, indent=1).encode("utf-8"))

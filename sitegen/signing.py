@@ -1,0 +1,330 @@
+"""Signing: detached and clear signatures made by the real `gpg`, through python-gnupg.
+
+Where the key lives is resolved once (`locate_key`), then a `Signer` holds a checked,
+usable key. The private key never leaves GNUPGHOME: sitegen only ever asks gpg for
+signatures and for the public key, and logs neither key material nor passphrases.
+
+Signatures are byte-reproducible: EdDSA and RSA (PKCS#1 v1.5) signatures depend only on
+the key, the data and the signature creation time, so every signature is made at a time
+the caller chooses (`signed_at`, e.g. the credential's issue date), through gpg's
+`--faked-system-time`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import logging
+import os
+import re
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import gnupg
+
+from sitegen.errors import SitegenError
+from sitegen.model import SigningSettings
+
+log = logging.getLogger("sitegen")
+
+HOME_ENV = "SITEGEN_GNUPGHOME"
+KEY_ENV = "SITEGEN_SIGNING_KEY"
+DEV_HOME_NAME = ".dev-gnupg"
+DEV_MARKER_NAME = "SITEGEN-DEVELOPMENT-KEY"
+DEV_KEY_NAME = "sitegen development key"
+DEV_KEY_COMMENT = "NOT FOR PRODUCTION"
+DEV_KEY_EMAIL = "dev@sitegen.invalid"
+DEV_KEY_UID = f"{DEV_KEY_NAME} ({DEV_KEY_COMMENT}) <{DEV_KEY_EMAIL}>"
+ALGORITHMS = ("ed25519", "rsa3072")
+
+# Options for every gpg run. Output must not vary with the gpg version or a gpg.conf
+# (command-line options override gpg.conf), and the digest is pinned for the same reason.
+GPG_OPTIONS = ["--no-emit-version", "--no-comments", "--digest-algo", "SHA512"]
+FINGERPRINT_RE = re.compile(r"[0-9A-F]{40}")
+SIGN_WORKERS = 4
+
+_development_key_warned = False
+
+
+@dataclass(frozen=True)
+class KeyLocation:
+    """Where the signing key is, and which setting said so (for error messages)."""
+
+    home: Path
+    home_source: str
+    fingerprint: str | None
+    fingerprint_source: str | None
+    is_development_home: bool
+
+
+def locate_key(
+    settings: SigningSettings, project_root: Path, environ: Mapping[str, str] | None = None
+) -> KeyLocation:
+    """GNUPGHOME: env > site.yml > <project>/.dev-gnupg; key: env > site.yml > none."""
+    env = os.environ if environ is None else environ
+    dev_home = Path(project_root).resolve() / DEV_HOME_NAME
+    if env.get(HOME_ENV):
+        home, home_source = Path(env[HOME_ENV]).expanduser(), HOME_ENV
+    elif settings.gnupghome:
+        home, home_source = Path(settings.gnupghome).expanduser(), "signing.gnupghome in site.yml"
+    else:
+        home, home_source = dev_home, "the development home"
+    if env.get(KEY_ENV):
+        fingerprint, key_source = normalize_fingerprint(env[KEY_ENV], KEY_ENV), KEY_ENV
+    elif settings.key:
+        fingerprint = normalize_fingerprint(settings.key, "signing.key in site.yml")
+        key_source = "signing.key in site.yml"
+    else:
+        fingerprint, key_source = None, None
+    home = home.absolute()
+    return KeyLocation(home, home_source, fingerprint, key_source, home == dev_home)
+
+
+def normalize_fingerprint(value: str, source: str) -> str:
+    """Accept a fingerprint as gpg prints it (spaces, 0x, any case); only a full one."""
+    fingerprint = re.sub(r"\s+", "", value).upper().removeprefix("0X")
+    if not FINGERPRINT_RE.fullmatch(fingerprint):
+        raise SitegenError(
+            f"{source}: {value.strip()!r} is not a key fingerprint (40 hex digits, "
+            "as `gpg --list-secret-keys --with-fingerprint` shows)"
+        )
+    return fingerprint
+
+
+def open_gpg(home: Path, gpg_binary: str = "gpg", *, create: bool = False,
+             extra_options: tuple[str, ...] = ()) -> gnupg.GPG:
+    """python-gnupg around the real gpg binary, working in `home`."""
+    if shutil.which(gpg_binary) is None:
+        raise SitegenError(
+            f"gpg not found ({gpg_binary!r} is not on PATH): install the Debian package gnupg"
+        )
+    if create:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        home.chmod(0o700)  # gpg refuses to trust a home others can read
+    elif not home.is_dir():
+        raise SitegenError(f"GNUPGHOME {home} does not exist")
+    # C locale: gpg's messages, which end up in our one-line errors, are plain ASCII.
+    env = {**os.environ, "LC_ALL": "C"}
+    env.pop("GNUPGHOME", None)
+    try:
+        gpg = gnupg.GPG(gpgbinary=gpg_binary, gnupghome=str(home),
+                        options=[*GPG_OPTIONS, *extra_options],
+                        env=env, encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise SitegenError(f"cannot run gpg ({gpg_binary}): {exc}") from None
+    gpg.decode_errors = "replace"
+    return gpg
+
+
+def generate_key(gpg: gnupg.GPG, algorithm: str, name: str, email: str,
+                 comment: str | None = None) -> str:
+    """A new signing-only key without passphrase (CI signs unattended); its fingerprint."""
+    if algorithm == "ed25519":
+        params = {"key_type": "EDDSA", "key_curve": "ed25519"}
+    elif algorithm == "rsa3072":
+        params = {"key_type": "RSA", "key_length": 3072}
+    else:
+        raise SitegenError(
+            f"signing.algorithm: {algorithm!r} is not one of {', '.join(ALGORITHMS)}"
+        )
+    request = gpg.gen_key_input(
+        **params, key_usage="sign", name_real=name, name_email=email,
+        name_comment=comment or "", expire_date=0, no_protection=True,
+    )
+    result = gpg.gen_key(request)
+    if not result.fingerprint:
+        raise SitegenError(f"gpg could not create a key in {gpg.gnupghome}: "
+                           f"{gpg_message(result.stderr)}")
+    return result.fingerprint
+
+
+def gpg_message(stderr: str) -> str:
+    """The last thing gpg said that explains a failure, as one line."""
+    lines = [
+        line.removeprefix("gpg: ").strip()
+        for line in (stderr or "").splitlines()
+        if line.startswith("gpg: ") and "faked system time" not in line
+    ]
+    return lines[-1] if lines else "no reason given"
+
+
+def signature_time(signed_at: dt.datetime | dt.date) -> int:
+    """Seconds since the epoch; a date means its midnight UTC, a naive datetime is UTC."""
+    if isinstance(signed_at, dt.datetime):
+        if signed_at.tzinfo is None:
+            signed_at = signed_at.replace(tzinfo=dt.timezone.utc)
+        return int(signed_at.timestamp())
+    if isinstance(signed_at, dt.date):
+        return int(dt.datetime(signed_at.year, signed_at.month, signed_at.day,
+                               tzinfo=dt.timezone.utc).timestamp())
+    raise TypeError(f"signed_at must be a date or datetime, not {type(signed_at).__name__}")
+
+
+class Signer:
+    """A usable signing key in a GnuPG home; makes reproducible signatures with it."""
+
+    def __init__(self, gpg: gnupg.GPG, home: Path, fingerprint: str, key_created: int,
+                 is_development_key: bool):
+        self._gpg = gpg
+        self.home = home
+        self.fingerprint = fingerprint
+        self.key_created = key_created  # the earliest time gpg may sign with it
+        self.is_development_key = is_development_key
+
+    @classmethod
+    def open(cls, settings: SigningSettings, project_root: Path,
+             allow_development_key: bool = True, gpg_binary: str = "gpg") -> Signer:
+        where = locate_key(settings, project_root)
+        gpg = open_gpg(where.home, gpg_binary, create=where.is_development_home)
+        fingerprint = where.fingerprint
+        if fingerprint is None:
+            if not where.is_development_home:
+                raise SitegenError(
+                    f"{where.home_source} is set ({where.home}) but no signing key is: "
+                    f"set {KEY_ENV} or signing.key in site.yml to its fingerprint"
+                )
+            if not allow_development_key:
+                raise SitegenError(
+                    f"no signing key configured: set {KEY_ENV} or signing.key in site.yml "
+                    "(`sitegen keys init` creates one)"
+                )
+            fingerprint = development_key(gpg, where.home)
+        key = usable_key(gpg, fingerprint, where)
+        is_dev = is_development(key, where.home)
+        if is_dev and not allow_development_key:
+            raise SitegenError(
+                f"key {fingerprint} is the development key ({DEV_KEY_COMMENT}): "
+                f"configure a real key with {KEY_ENV} or signing.key"
+            )
+        if is_dev:
+            _warn_development_key(fingerprint, where.home)
+        return cls(gpg, where.home, fingerprint, signing_key_created(key), is_dev)
+
+    def public_key_armored(self) -> str:
+        """The public key only (minimal export: no third-party signatures)."""
+        armored = self._gpg.export_keys(self.fingerprint, armor=True, minimal=True)
+        if "-----BEGIN PGP PUBLIC KEY BLOCK-----" not in armored:
+            raise SitegenError(f"gpg could not export key {self.fingerprint} from {self.home}")
+        return armored
+
+    def sign_detached(self, data: bytes, signed_at: dt.datetime | dt.date) -> str:
+        """ASCII-armoured detached signature of `data`, made at `signed_at` (see `_sign`)."""
+        return self._sign(data, signed_at, detach=True)
+
+    def clearsign(self, text: str, signed_at: dt.datetime | dt.date) -> str:
+        """`text` (UTF-8) clear-signed; gpg dash-escapes lines that start with '-'."""
+        return self._sign(text.encode("utf-8"), signed_at, detach=False)
+
+    def sign_many(self, items: Iterable[tuple[bytes, dt.datetime | dt.date]]) -> list[str]:
+        """Detached signatures of many blobs, in order.
+
+        gpg signs one input per process (`--multifile` does not work with `--sign`), so
+        this runs a few gpg processes at once; the agent serves them concurrently.
+        """
+        items = list(items)
+        if len(items) < 2:
+            return [self.sign_detached(data, when) for data, when in items]
+        with ThreadPoolExecutor(max_workers=SIGN_WORKERS) as pool:
+            return list(pool.map(lambda item: self.sign_detached(*item), items))
+
+    def _sign(self, data: bytes, signed_at: dt.datetime | dt.date, *, detach: bool) -> str:
+        # gpg refuses to sign before the key existed; a time in the future is not a
+        # signing time at all. Clamping keeps the result reproducible for past dates.
+        when = max(self.key_created, min(signature_time(signed_at), int(time.time())))
+        result = self._gpg.sign(
+            data, keyid=self.fingerprint, detach=detach, clearsign=not detach,
+            extra_args=["--faked-system-time", f"{when}!"],
+        )
+        if result.returncode != 0 or not result.data:
+            raise SitegenError(
+                f"gpg could not sign with key {self.fingerprint} in {self.home}: "
+                f"{gpg_message(result.stderr)}"
+            )
+        return result.data.decode("utf-8")
+
+
+def usable_key(gpg: gnupg.GPG, fingerprint: str, where: KeyLocation) -> dict:
+    """The key's public listing, once it is known to exist, be valid and able to sign."""
+    found = gpg.list_keys(keys=[fingerprint])
+    if not found:
+        raise SitegenError(
+            f"signing key {fingerprint} (from {where.fingerprint_source or 'the development key'}) "
+            f"not found in GNUPGHOME {where.home}"
+        )
+    key = found[0]
+    now = int(time.time())
+    if key["trust"] == "r":
+        raise SitegenError(f"signing key {fingerprint} in {where.home} is revoked")
+    if key["trust"] == "e" or (key["expires"] and int(key["expires"]) <= now):
+        raise SitegenError(f"signing key {fingerprint} in {where.home} has expired")
+    if "S" not in key["cap"]:
+        raise SitegenError(f"key {fingerprint} in {where.home} has no usable signing key")
+    secret = gpg.list_keys(secret=True, keys=[fingerprint])
+    if not secret or not _has_signing_secret(secret[0]):
+        raise SitegenError(
+            f"key {fingerprint} in {where.home} has no secret part here "
+            "(only the public key was imported)"
+        )
+    return key
+
+
+def _has_signing_secret(secret_key: dict) -> bool:
+    # Token '#' marks a stub: the secret part is elsewhere (offline, on a card...).
+    if "s" in secret_key["cap"].lower() and secret_key["token"] != "#":
+        return True
+    return any(
+        "s" in sub.get("capability", "") and sub.get("token") != "#"
+        for sub in secret_key.get("subkey_info", {}).values()
+    )
+
+
+def signing_key_created(key: dict) -> int:
+    """When the newest key gpg may sign with was created (signatures cannot predate it)."""
+    times = [int(key["date"])]
+    for sub in key.get("subkey_info", {}).values():
+        if "s" in sub.get("capability", "") and sub.get("trust") not in ("r", "e"):
+            times.append(int(sub["date"]))
+    return max(times)
+
+
+def is_development(key: dict, home: Path) -> bool:
+    """The development key is known by its uid, and by the marker in its home."""
+    if any(f"({DEV_KEY_COMMENT})" in uid and DEV_KEY_EMAIL in uid for uid in key["uids"]):
+        return True
+    marker = home / DEV_MARKER_NAME
+    return marker.is_file() and key["fingerprint"] in marker.read_text().split()
+
+
+def development_key(gpg: gnupg.GPG, home: Path) -> str:
+    """The development key's fingerprint, creating the key on first use."""
+    with open(home / ".sitegen-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel builds must not make two keys
+        marker = home / DEV_MARKER_NAME
+        if marker.is_file():
+            for word in marker.read_text().split():
+                if FINGERPRINT_RE.fullmatch(word) and gpg.list_keys(secret=True, keys=[word]):
+                    return word
+        fingerprint = generate_key(gpg, "ed25519", DEV_KEY_NAME, DEV_KEY_EMAIL, DEV_KEY_COMMENT)
+        temporary = marker.with_suffix(".tmp")
+        temporary.write_text(
+            f"{fingerprint}\n\nThis GnuPG home holds the sitegen development key. "
+            f"Signatures made with it prove nothing: `sitegen publish` refuses it.\n"
+        )
+        temporary.replace(marker)
+        log.info("created the development signing key %s in %s", fingerprint, home)
+        return fingerprint
+
+
+def _warn_development_key(fingerprint: str, home: Path) -> None:
+    global _development_key_warned
+    if _development_key_warned:
+        return
+    _development_key_warned = True
+    log.warning(
+        "signing with the DEVELOPMENT key %s (%s): its signatures prove nothing; "
+        "set %s or signing.key in site.yml before publishing", fingerprint, home, KEY_ENV,
+    )

@@ -1,0 +1,206 @@
+"""The Jinja2 environment of a theme: autoescaping, overrides, assets, recorded dependencies.
+
+Templates are looked up most specific first, so an issuer can give one organization,
+course or certificate mode its own design by adding a file:
+
+    templates/org/<org key>/certificate.html
+    templates/course/<course id, made safe>/certificate.html
+    templates/mode/<mode>/certificate.html
+    templates/certificate.html
+
+Every template and asset a render touches is recorded (not declared by hand), so the
+build knows exactly which outputs a changed theme file affects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from sitegen.model import Site
+
+ASSETS_DIR = "assets"
+_used: contextvars.ContextVar[set | None] = contextvars.ContextVar("sitegen_used", default=None)
+
+
+@dataclass(frozen=True)
+class Asset:
+    source: Path  # the file in the theme or project folder
+    published: str  # site-relative path, fingerprinted
+    digest: str
+
+
+@dataclass
+class RenderRecord:
+    """What one render used: template names and asset names, for the build state."""
+
+    templates: set[str] = field(default_factory=set)
+    assets: set[str] = field(default_factory=set)
+
+
+class _RecordingEnvironment(jinja2.Environment):
+    # Called for every template lookup, cached or not: `extends`, `include`, `import`.
+    def _load_template(self, name, globals):  # noqa: A002 - jinja's own signature
+        template = super()._load_template(name, globals)  # only templates that exist count
+        used = _used.get()
+        if used is not None:
+            used.add(("template", name))
+        return template
+
+
+class Theme:
+    def __init__(self, site: Site):
+        self.site = site
+        self.templates_dir = site.theme_dir / "templates"
+        self.static_dir = site.theme_dir / "static"
+        self.env = _RecordingEnvironment(
+            loader=jinja2.FileSystemLoader(str(self.templates_dir)),
+            autoescape=True,  # every template, whatever its extension: names are untrusted
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters["tojson_safe"] = _tojson_safe
+        self.assets = _collect_assets(self.static_dir, site)
+        self._template_digests: dict[str, str] = {}
+
+    # -- rendering ---------------------------------------------------------------
+
+    def render(self, names: list[str] | str, output_path: str, record: RenderRecord | None = None,
+               for_pdf: bool = False, **context) -> str:
+        """Render the first existing template of `names` as the file at site path `output_path`."""
+        used: set = set()
+        token = _used.set(used)
+        try:
+            template = self.env.get_or_select_template(names)
+            html = template.render(**self._helpers(output_path, for_pdf), **context)
+        finally:
+            _used.reset(token)
+        if record is not None:
+            record.templates.update(n for kind, n in used if kind == "template")
+            record.assets.update(n for kind, n in used if kind == "asset")
+        return html
+
+    def certificate_templates(self, base: str, org: str, course_id: str | None, mode: str | None) -> list[str]:
+        names = [f"org/{org}/{base}"]
+        if course_id:
+            names.append(f"course/{safe_name(course_id)}/{base}")
+        if mode:
+            names.append(f"mode/{mode}/{base}")
+        return names + [base]
+
+    def template_digest(self, name: str) -> str:
+        if name not in self._template_digests:
+            source = (self.templates_dir / name).read_bytes()
+            self._template_digests[name] = hashlib.sha256(source).hexdigest()
+        return self._template_digests[name]
+
+    def asset_digest(self, name: str) -> str:
+        return self.assets[name].digest
+
+    # -- helpers available in every template -------------------------------------
+
+    def _helpers(self, page: str, for_pdf: bool) -> dict:
+        base_url = self.site.base_url
+
+        def url(path: str) -> str:
+            return relative_url(page, path)
+
+        def absolute_url(path: str) -> str:
+            return base_url + path.lstrip("/")
+
+        def asset(name: str) -> str:
+            found = self._asset(name)
+            return found.source.as_uri() if for_pdf else relative_url(page, found.published)
+
+        def asset_path(name: str) -> str:
+            return self._asset(name).source.as_uri()
+
+        return {"site": self.site, "url": url, "absolute_url": absolute_url,
+                "asset": asset, "asset_path": asset_path, "for_pdf": for_pdf, "page_path": page}
+
+    def _asset(self, name: str) -> Asset:
+        used = _used.get()
+        if used is not None:
+            used.add(("asset", name))
+        try:
+            return self.assets[name]
+        except KeyError:
+            raise jinja2.TemplateRuntimeError(f"asset not found: {name!r}") from None
+
+
+def relative_url(page: str, target: str) -> str:
+    """A link from the page at site path `page` to site path `target`, relative.
+
+    Relative links keep the tree working under any bucket prefix, in previews and
+    from file://. Folder targets keep their trailing slash.
+    """
+    page_dir = posixpath.dirname(page) if not page.endswith("/") else page.rstrip("/")
+    target_clean = target.lstrip("/")
+    rel = posixpath.relpath(target_clean or ".", page_dir or ".")
+    if target.endswith("/") or not target_clean:
+        rel = rel.rstrip("/") + "/"
+        if rel == "./":
+            return "./"
+    return rel
+
+
+def safe_name(text: str) -> str:
+    """A course id made safe as a folder name: course-v1:Org+X+1 -> course-v1_Org_X_1."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
+
+
+def _collect_assets(static_dir: Path, site: Site) -> dict[str, Asset]:
+    """Theme static files, and the logos and signatures site.yml names, fingerprinted."""
+    assets: dict[str, Asset] = {}
+    if static_dir.is_dir():
+        for path in sorted(p for p in static_dir.rglob("*") if p.is_file()):
+            rel = path.relative_to(static_dir).as_posix()
+            assets[rel] = _asset_for(path, rel)
+    for rel in _site_images(site):
+        assets[rel] = _asset_for(site.root / rel, "site/" + rel)
+    return assets
+
+
+def _site_images(site: Site) -> list[str]:
+    images = [o.logo for o in site.organizations.values() if o.logo]
+    images += [s.signature_image for s in site.signatories.values() if s.signature_image]
+    return sorted(set(images))
+
+
+def _asset_for(path: Path, rel: str) -> Asset:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    stem, dot, ext = rel.rpartition(".")
+    if not dot or "/" in ext:
+        stem, ext = rel, ""
+    published = f"{ASSETS_DIR}/{stem}.{digest[:8]}" + (f".{ext}" if ext else "")
+    return Asset(source=path, published=published, digest=digest)
+
+
+def _tojson_safe(value) -> jinja2.utils.markupsafe.Markup:
+    """JSON for a <script> block: `<`, `>`, `&` and line separators escaped."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(raw, escaped)
+    return jinja2.utils.markupsafe.Markup(text)
+
+
+@contextlib.contextmanager
+def recording():
+    """Record templates/assets used inside the block (for renders outside Theme.render)."""
+    used: set = set()
+    token = _used.set(used)
+    try:
+        yield used
+    finally:
+        _used.reset(token)
