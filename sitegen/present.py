@@ -84,6 +84,7 @@ class CertificateView:
     program_courses: tuple[str, ...]  # titles, for program certificates
     signatories: tuple[SignatoryView, ...]
     paths: CertificateUrls
+    grade_display: str | None = None  # "0.94" -> "94%"; letter grades as given
 
 
 def certificate_status(credential: Credential, today: dt.date) -> str:
@@ -97,6 +98,19 @@ def certificate_status(credential: Credential, today: dt.date) -> str:
 def display_date(value: dt.date) -> str:
     # Spelled-out months read the same in every country (03/04 does not).
     return f"{value.day} {value.strftime('%B')} {value.year}"
+
+
+def display_grade(grade: str | None) -> str | None:
+    """A fraction grade as a percentage (how learners read it); other grades as given."""
+    if grade is None:
+        return None
+    try:
+        value = float(grade)
+    except ValueError:
+        return grade
+    if 0 <= value <= 1 and "." in grade:
+        return f"{round(value * 100)}%"
+    return grade
 
 
 def text_direction(text: str) -> str:
@@ -162,6 +176,7 @@ def present(credential: Credential, site: Site, today: dt.date) -> CertificateVi
         program_courses=program_courses,
         signatories=_signatories(subject, org.key, site),
         paths=credential_paths(credential.uuid),
+        grade_display=display_grade(credential.attribute("course", "grade")),
     )
 
 

@@ -48,11 +48,11 @@ class RenderRecord:
 class _RecordingEnvironment(jinja2.Environment):
     # Called for every template lookup, cached or not: `extends`, `include`, `import`.
     def _load_template(self, name, globals):  # noqa: A002 - jinja's own signature
-        template = super()._load_template(name, globals)  # only templates that exist count
+        # Misses count too: a new override template must rebuild what it now overrides.
         used = _used.get()
         if used is not None:
             used.add(("template", name))
-        return template
+        return super()._load_template(name, globals)
 
 
 class Theme:
@@ -98,8 +98,12 @@ class Theme:
 
     def template_digest(self, name: str) -> str:
         if name not in self._template_digests:
-            source = (self.templates_dir / name).read_bytes()
-            self._template_digests[name] = hashlib.sha256(source).hexdigest()
+            try:
+                source = (self.templates_dir / name).read_bytes()
+            except (FileNotFoundError, NotADirectoryError):
+                self._template_digests[name] = "missing"
+            else:
+                self._template_digests[name] = hashlib.sha256(source).hexdigest()
         return self._template_digests[name]
 
     def asset_digest(self, name: str) -> str:

@@ -1,0 +1,61 @@
+"""Shared fixtures: a fresh copy of the sample project, and running the real CLI."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sitegen.cli import main
+
+TESTS = Path(__file__).parent
+SAMPLE_SITE = TESTS / "sample_site"
+REPO = TESTS.parent
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def sample_site(tmp_path) -> Path:
+    """A writable copy of tests/sample_site."""
+    target = tmp_path / "site"
+    shutil.copytree(SAMPLE_SITE, target, ignore=shutil.ignore_patterns("build", ".dev-gnupg"))
+    return target
+
+
+@pytest.fixture
+def sitegen(capsys):
+    """Run `sitegen ARGS...` in this process, as the console script would."""
+
+    def run(*args: str) -> Run:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+def sitegen_subprocess(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600) -> Run:
+    """Run `python -m sitegen` in a child process: exit codes and output exactly as a user sees them."""
+    done = subprocess.run([sys.executable, "-m", "sitegen", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def output_files(out: Path) -> dict[str, bytes]:
+    """Every published file of a build (state and reports excluded), by relative path."""
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(out).parts)
+    }
