@@ -21,7 +21,7 @@ from sitegen.config import load_site
 from sitegen.content import load_content_pages
 from sitegen.errors import InputProblems
 from sitegen.model import Credential, Site
-from sitegen.output import remove_file, remove_tree, write_if_changed
+from sitegen.output import forget_known_folders, remove_file, remove_tree, sweep_temporary_files, write_if_changed
 from sitegen.plan import plan_build, site_settings_digest
 from sitegen.progress import Progress
 from sitegen.record_cache import read_all_records
@@ -36,6 +36,7 @@ from sitegen.validate import validate_records
 log = logging.getLogger("sitegen")
 BATCH_SIZE = 25  # credentials per worker task: enough to batch PDF layout, small enough to balance
 STATE_SAVE_INTERVAL = 20.0  # seconds between saves of the state during a long build
+IN_PROGRESS_FILE = "build-in-progress"
 
 
 @dataclass
@@ -65,8 +66,10 @@ def build(options: BuildOptions) -> BuildReport:
         if out.is_dir():
             report.save(out)  # publish must see that the last build failed
         raise
+    forget_known_folders()
     if options.clean:
         _clean(out)
+    _start_marker(out)
     today = options.today or dt.date.today()
     signer = None if options.pages_only else _open_signer(site)
     theme = Theme(site)
@@ -85,7 +88,18 @@ def build(options: BuildOptions) -> BuildReport:
     report.ok = not report.errors
     report.seconds = time.monotonic() - started
     report.save(out)
+    remove_file(out / STATE_DIR / IN_PROGRESS_FILE)
     return report
+
+
+def _start_marker(out: Path) -> None:
+    """Mark the build as running; if the last one never finished, sweep what it left."""
+    marker = out / STATE_DIR / IN_PROGRESS_FILE
+    if marker.exists():
+        log.warning("the previous build did not finish; redoing what it left uncertain")
+        sweep_temporary_files(out)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(str(os.getpid()))
 
 
 def _load_inputs(site: Site, out: Path):

@@ -12,12 +12,13 @@ from sitegen.signing import KEY_ENV, Signer, generate_key, locate_key, open_gpg
 log = logging.getLogger("sitegen")
 
 
-def init_key(settings: SigningSettings, project_root: Path, *, name: str, email: str,
-             algorithm: str | None = None, gpg_binary: str = "gpg") -> str:
+def init_key(settings: SigningSettings, project_root: Path, *, name: str,
+             email: str | None = None, algorithm: str | None = None,
+             gpg_binary: str = "gpg") -> str:
     """Create a signing key in the configured GNUPGHOME; its fingerprint.
 
     Never overwrites or doubles a key: refuses if the configured key exists, or if the
-    home already holds a secret key for `email`.
+    home already holds a secret key for `email` (for `name`, without an email).
     """
     where = locate_key(settings, project_root)
     if not where.is_development_home and where.home.resolve().is_relative_to(
@@ -34,9 +35,9 @@ def init_key(settings: SigningSettings, project_root: Path, *, name: str, email:
             f"exists in {where.home}: refusing to create another"
         )
     for key in gpg.list_keys(secret=True):
-        if any(f"<{email}>" in uid for uid in key["uids"]):
+        if any((f"<{email}>" in uid) if email else uid == name for uid in key["uids"]):
             raise SitegenError(
-                f"{where.home} already holds a key for {email} ({key['fingerprint']}): "
+                f"{where.home} already holds a key for {email or name} ({key['fingerprint']}): "
                 f"refusing to create another; set {KEY_ENV} or signing.key to use it"
             )
     fingerprint = generate_key(gpg, algorithm or settings.algorithm, name, email)

@@ -12,9 +12,20 @@ import shutil
 from pathlib import Path
 
 
+_known_folders: set[Path] = set()
+
+
+def forget_known_folders() -> None:
+    """Call at the start of a build: folders may have been removed since the last one."""
+    _known_folders.clear()
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    folder = path.parent
+    if folder not in _known_folders:  # most writes go to folders already made: skip the syscall
+        folder.mkdir(parents=True, exist_ok=True)
+        _known_folders.add(folder)
+    temporary = folder / f".{path.name}.tmp-{os.getpid()}"
     with open(temporary, "wb") as handle:
         handle.write(data)
     os.replace(temporary, path)
@@ -45,6 +56,7 @@ def remove_tree(path: Path) -> bool:
     # Rename first so a crash half-way leaves a dot-folder, never a half-empty page folder.
     doomed = path.parent / f".{path.name}.removing-{os.getpid()}"
     os.replace(path, doomed)
+    _known_folders.difference_update({p for p in _known_folders if p.is_relative_to(path)})
     shutil.rmtree(doomed, ignore_errors=True)
     return True
 
@@ -55,3 +67,19 @@ def safe_child(root: Path, relative: str) -> Path:
     if not target.is_relative_to(root.resolve()):
         raise ValueError(f"refusing to write outside the output folder: {relative!r}")
     return target
+
+
+def sweep_temporary_files(root: Path) -> int:
+    """Remove the temporary files and half-removed folders a killed process left behind."""
+    removed = 0
+    for folder, dirs, files in os.walk(root):
+        for name in files:
+            if name.startswith(".") and ".tmp-" in name:
+                os.unlink(os.path.join(folder, name))
+                removed += 1
+        for name in list(dirs):
+            if name.startswith(".") and ".removing-" in name:
+                shutil.rmtree(os.path.join(folder, name), ignore_errors=True)
+                dirs.remove(name)
+                removed += 1
+    return removed

@@ -120,21 +120,25 @@ def open_gpg(home: Path, gpg_binary: str = "gpg", *, create: bool = False,
     return gpg
 
 
-def generate_key(gpg: gnupg.GPG, algorithm: str, name: str, email: str,
+def generate_key(gpg: gnupg.GPG, algorithm: str, name: str, email: str | None = None,
                  comment: str | None = None) -> str:
     """A new signing-only key without passphrase (CI signs unattended); its fingerprint."""
-    if algorithm == "ed25519":
-        params = {"key_type": "EDDSA", "key_curve": "ed25519"}
-    elif algorithm == "rsa3072":
-        params = {"key_type": "RSA", "key_length": 3072}
-    else:
+    if algorithm not in ALGORITHMS:
         raise SitegenError(
             f"signing.algorithm: {algorithm!r} is not one of {', '.join(ALGORITHMS)}"
         )
-    request = gpg.gen_key_input(
-        **params, key_usage="sign", name_real=name, name_email=email,
-        name_comment=comment or "", expire_date=0, no_protection=True,
-    )
+    identity = {"Name-Real": name, "Name-Comment": comment, "Name-Email": email}
+    for field, value in identity.items():
+        # One parameter per line: a line break in a value would add gpg directives.
+        if value is not None and (not value.strip() or not value.isprintable()):
+            raise SitegenError(f"key {field.lower()}: {value!r} must be one printable line")
+    key_type = ["Key-Type: EDDSA", "Key-Curve: ed25519"] if algorithm == "ed25519" else [
+        "Key-Type: RSA", "Key-Length: 3072"]
+    request = "\n".join([
+        *key_type, "Key-Usage: sign",
+        *(f"{field}: {value.strip()}" for field, value in identity.items() if value),
+        "Expire-Date: 0", "%no-protection", "%commit", "",
+    ])
     result = gpg.gen_key(request)
     if not result.fingerprint:
         raise SitegenError(f"gpg could not create a key in {gpg.gnupghome}: "

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
-import posixpath
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +65,7 @@ class Theme:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # one environment per build: no stat() per template per page
         )
         self.env.filters["tojson_safe"] = _tojson_safe
         self.assets = _collect_assets(self.static_dir, site)
@@ -144,16 +144,14 @@ def relative_url(page: str, target: str) -> str:
     """A link from the page at site path `page` to site path `target`, relative.
 
     Relative links keep the tree working under any bucket prefix, in previews and
-    from file://. Folder targets keep their trailing slash.
+    from file://. The link climbs to the site root and down again: one string
+    operation per link, which matters at a hundred thousand pages.
     """
-    page_dir = posixpath.dirname(page) if not page.endswith("/") else page.rstrip("/")
-    target_clean = target.lstrip("/")
-    rel = posixpath.relpath(target_clean or ".", page_dir or ".")
-    if target.endswith("/") or not target_clean:
-        rel = rel.rstrip("/") + "/"
-        if rel == "./":
-            return "./"
-    return rel
+    depth = page.count("/")
+    target = target.lstrip("/")
+    if depth == 0:
+        return target or "./"
+    return "../" * depth + target
 
 
 def safe_name(text: str) -> str:

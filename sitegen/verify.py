@@ -100,6 +100,22 @@ class Verification:
                          "its signatures prove nothing.")
         return "\n".join(lines)
 
+    def as_json(self) -> dict:
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        for name in ("issued", "expires"):
+            fields[name] = fields[name] and fields[name].isoformat()
+        return {**fields, "exit_code": self.exit_code}
+
+
+def verify_command(args) -> int:
+    """`sitegen verify PDF_OR_URL [--build-dir DIR] [--site-url URL] [--json]`."""
+    result = verify(args.target, build_dir=args.build_dir, base_url=args.site_url)
+    if args.json:
+        print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print(result.report)
+    return result.exit_code
+
 
 def verify(target: str | Path, *, build_dir: Path | None = None, base_url: str | None = None,
            today: dt.date | None = None, gpg_binary: str = "gpg") -> Verification:
@@ -232,8 +248,9 @@ def parse_credential_url(url: str) -> tuple[str, str] | None:
 def pdf_claim(data: bytes) -> tuple[str | None, str | None]:
     """(credential ID, site base URL) the PDF's metadata names; None where unclear.
 
-    Looks at /CredentialID, and for a credential URL at /CredentialURL and /Subject.
-    Contradicting values count as none: the bytes will decide (SHA-256 look-up).
+    sitegen writes /CredentialID and /CredentialURL; only without both is a credential
+    URL looked for in /Subject (where a learner's name also appears). Contradicting
+    values count as none: the bytes will decide (SHA-256 look-up).
     """
     try:
         info = PdfReader(io.BytesIO(data), strict=False).metadata or {}
@@ -242,16 +259,19 @@ def pdf_claim(data: bytes) -> tuple[str | None, str | None]:
     except Exception:  # a damaged file can fail in many ways inside pypdf; it names nothing
         return None, None
     ids, bases = set(), set()
-    if "/CredentialID" in values:
-        ids.add(values["/CredentialID"].strip())
-    for key in ("/CredentialURL", "/Subject"):
-        for url in _URL_IN_TEXT.findall(values.get(key, "")):
+    if "/CredentialID" in values or "/CredentialURL" in values:
+        if "/CredentialID" in values:
+            ids.add(values["/CredentialID"].strip())
+        if "/CredentialURL" in values:
+            named = parse_credential_url(values["/CredentialURL"])
+            ids.add(named[1] if named else None)
+            bases.add(named[0] if named else None)
+    else:
+        for url in _URL_IN_TEXT.findall(values.get("/Subject", "")):
             named = parse_credential_url(url.rstrip(".,;)"))
             if named:
                 bases.add(named[0])
                 ids.add(named[1])
-            elif key == "/CredentialURL":
-                ids.add(url)  # a malformed URL where one must be: contradiction
     uuid = ids.pop() if len(ids) == 1 else None
     base = bases.pop() if len(bases) == 1 else None
     return (uuid if is_uuid(uuid) else None), base

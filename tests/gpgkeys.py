@@ -2,7 +2,8 @@
 
 Use the fixtures from a test module with `from gpgkeys import gpg_key, no_signing_env`
 (or list "gpgkeys" in `pytest_plugins`). `gpg_key` is made once per test session: an
-Ed25519 key takes gpg a few milliseconds, no passphrase, no expiry.
+Ed25519 key takes gpg a few milliseconds, no passphrase, no expiry, created on
+2020-01-01 (UTC).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import pytest
 from sitegen.model import SigningSettings
 
 TEST_UID = "sitegen test key <test@sitegen.invalid>"
+# The session key is older than the credentials tests sign, as a real issuer's key is.
+KEY_CREATED = "20200101T000000"
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def stop_agent(home: Path) -> None:
 @pytest.fixture(scope="session")
 def gpg_key(tmp_path_factory) -> ThrowawayKey:
     home = new_home(tmp_path_factory.mktemp("gnupg"))
-    key = ThrowawayKey(home, make_key(home))
+    key = ThrowawayKey(home, make_key(home, extra=("--faked-system-time", KEY_CREATED)))
     yield key
     stop_agent(home)
 

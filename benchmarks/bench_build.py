@@ -1,0 +1,173 @@
+"""Build benchmarks: cold, no-op, one new award, one template change, memory; Hugo side by side.
+
+    python benchmarks/bench_build.py                   # page-only 1k/10k, full artifacts on 200
+    python benchmarks/bench_build.py --sizes 1000,10000,100000 --full 500
+
+Figures are printed as ratios against baselines run in the same benchmark run
+(Hugo on the same pages, the naive PDF+sign loop on the same credentials), because
+absolute times on shared machines are noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import append_record, write_project  # noqa: E402
+
+MIB = 1024 * 1024
+
+
+def run_build(project: Path, *extra: str) -> dict:
+    """One `sitegen build` in a child process: wall time, peak memory, the JSON report."""
+    command = [sys.executable, "-m", "sitegen", "build", "--site", str(project), "--json", "--quiet", *extra]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    out, err = process.stdout.read(), process.stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"build failed:\n{err}")
+    report = json.loads(out)
+    return {"seconds": seconds, "peak_mib": usage.ru_maxrss * 1024 / MIB, "counts": report["counts"]}
+
+
+def hugo_project(out: Path, project: Path) -> Path | None:
+    """The same credentials as one Hugo page each, with a comparable single template."""
+    if not shutil.which("hugo"):
+        return None
+    import csv
+
+    site = out / "hugo"
+    (site / "content" / "credentials").mkdir(parents=True)
+    (site / "layouts" / "_default").mkdir(parents=True)
+    (site / "hugo.toml").write_text('baseURL = "https://verify.bench.test/"\ntitle = "Bench"\n'
+                                    'disableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n')
+    (site / "layouts" / "_default" / "single.html").write_text(
+        "<!doctype html><html><head><meta charset=utf-8><title>{{ .Title }}</title></head><body>"
+        "<main><h1>{{ .Params.full_name }}</h1><p>{{ .Params.course }}</p><p>{{ .Params.mode }}</p>"
+        "<p>Issued {{ .Params.issued }}</p><p>Credential ID {{ .Params.uuid }}</p></main></body></html>")
+    (site / "layouts" / "_default" / "list.html").write_text("<!doctype html><title>{{ .Title }}</title>")
+    with open(project / "credentials_data" / "bulk.csv", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            (site / "content" / "credentials" / f"{row['uuid']}.md").write_text(
+                f"---\ntitle: \"{row['uuid']}\"\nuuid: \"{row['uuid']}\"\nfull_name: \"{row['full_name']}\"\n"
+                f"course: \"{row['course_id']}\"\nmode: \"{row['certificate_type']}\"\nissued: \"{row['issued']}\"\n---\n",
+                encoding="utf-8")
+    return site
+
+
+def time_hugo(site: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(["hugo", "--quiet", "-s", str(site)], check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def page_only_figures(workdir: Path, size: int, with_hugo: bool) -> None:
+    project = write_project(workdir / f"pages-{size}", size, ["latin", "cyrillic", "cjk", "arabic", "devanagari"])
+    cold = run_build(project, "--pages-only")
+    noop = run_build(project, "--pages-only")
+    print(f"\n== page-only build, {size} credentials ==")
+    print(f"cold     {cold['seconds']:7.2f} s  ({size / cold['seconds']:.0f} credentials/s), "
+          f"peak memory {cold['peak_mib']:.0f} MiB (main process)")
+    print(f"no-op    {noop['seconds']:7.2f} s  generated={noop['counts']['generated']}  "
+          f"= {noop['seconds'] / cold['seconds']:.1%} of cold")
+    append_record(project, 10**9)
+    one = run_build(project, "--pages-only")
+    print(f"+1 award {one['seconds']:7.2f} s  generated={one['counts']['generated']}  "
+          f"= {one['seconds'] / cold['seconds']:.1%} of cold")
+    override = project / "themes/default/templates/mode/verified/certificate.html"
+    override.parent.mkdir(parents=True, exist_ok=True)
+    override.write_text('{% extends "certificate.html" %}')
+    tmpl = run_build(project, "--pages-only")
+    print(f"template {tmpl['seconds']:7.2f} s  generated={tmpl['counts']['generated']} of {size + 1} "
+          f"(a new override for verified certificates only)")
+    if with_hugo:
+        site = hugo_project(workdir, project)
+        if site is None:
+            print("hugo: not installed (Debian package hugo); no side-by-side figure")
+            return
+        hugo_cold, hugo_again = time_hugo(site), time_hugo(site)
+        print(f"hugo     cold {hugo_cold:.2f} s, again {hugo_again:.2f} s (it always rebuilds)")
+        print(f"ratio    sitegen cold / hugo cold = {cold['seconds'] / hugo_cold:.2f}x; "
+              f"sitegen no-op / hugo rebuild = {noop['seconds'] / hugo_again:.2f}x")
+
+
+def full_figures(workdir: Path, size: int, jobs: int) -> None:
+    project = write_project(workdir / f"full-{size}", size, ["latin", "cyrillic", "cjk", "arabic", "devanagari"])
+    naive = naive_loop_seconds(project, min(size, 60))
+    cold = run_build(project, "--jobs", str(jobs))
+    noop = run_build(project)
+    append_record(project, 10**9)
+    one = run_build(project)
+    per_naive = naive / min(size, 60)
+    per_sitegen = cold["seconds"] / size
+    print(f"\n== full artifacts (page, PDF, signature, statement, JSON), {size} credentials, --jobs {jobs} ==")
+    print(f"naive loop   {per_naive * 1000:6.1f} ms/credential (WeasyPrint write_pdf + one gpg sign each, sequential)")
+    print(f"sitegen cold {per_sitegen * 1000:6.1f} ms/credential ({size / cold['seconds']:.0f} credentials/s) "
+          f"= {per_naive / per_sitegen:.1f}x the naive loop")
+    print(f"no-op        {noop['seconds']:6.2f} s; +1 award {one['seconds']:.2f} s "
+          f"= {one['seconds'] / cold['seconds']:.1%} of cold")
+
+
+def naive_loop_seconds(project: Path, count: int) -> float:
+    """The obvious implementation: one WeasyPrint document and one gpg process per credential."""
+    import datetime as dt
+
+    import gnupg
+    from weasyprint import HTML
+
+    from sitegen.config import load_site
+    from sitegen.present import present
+    from sitegen.record_cache import read_all_records
+    from sitegen.signing import Signer
+    from sitegen.theme import Theme
+    from sitegen.validate import validate_records
+
+    site = load_site(project)
+    raw, _ = read_all_records(project, None)
+    credentials, _ = validate_records(raw, site)
+    theme = Theme(site)
+    signer = Signer.open(site.signing, site.root, allow_development_key=True)
+    gpg = gnupg.GPG(gnupghome=str(signer.gnupghome))
+    today = dt.date.today()
+    started = time.perf_counter()
+    for credential in credentials[:count]:
+        view = present(credential, site, today)
+        html = theme.render("certificate_pdf.html", view.paths.pdf, for_pdf=True, cert=view)
+        pdf = HTML(string=html, base_url=str(site.root)).write_pdf()
+        signature = gpg.sign(pdf, keyid=signer.fingerprint, detach=True, binary=False)
+        assert signature.data
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000", help="page-only corpus sizes (comma-separated)")
+    parser.add_argument("--full", type=int, default=200, help="credentials for the full-artifact build (0: skip)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--keep", type=Path, help="keep the generated projects in this folder")
+    args = parser.parse_args()
+    workdir = args.keep or Path(tempfile.mkdtemp(prefix="sitegen-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {os.cpu_count()} cores; work folder {workdir}")
+    try:
+        for size in (int(s) for s in args.sizes.split(",") if s):
+            page_only_figures(workdir, size, with_hugo=size == 10000)
+        if args.full:
+            full_figures(workdir, args.full, args.jobs)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,444 @@
+"""The PDF certificate: one page per credential, drawn by WeasyPrint from the theme.
+
+    render_pdfs(jobs, theme) -> [PdfResult]     what the build calls, a batch at a time
+    render_pdf(credential, view, theme) -> bytes   one certificate, raises PdfError
+
+Promises, each tested in tests/test_pdf.py:
+
+* One page, always. Type sizes are chosen from the length of the name and the title
+  (`fit_text`), then checked after layout: a certificate that spills onto a second page
+  is laid out again with everything smaller (`SCALES`), and reported when even the
+  smallest scale does not fit.
+* Real glyphs in every script: a name no installed font can draw is refused, naming
+  the characters, instead of printing boxes (see fonts.py).
+* Reproducible bytes: dates come from the record, the PDF /ID from the credential
+  ID; nothing depends on the clock, the batch or the order of rendering.
+* Speed: certificates sharing a template are laid out as the pages of one document,
+  then each page is written as its own PDF with its own metadata. The bytes are the
+  same as rendering the certificate alone (the single path wraps it the same way).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pydyf
+import weasyprint
+from weasyprint.pdf.metadata import DocumentMetadata
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+from sitegen import fonts
+from sitegen.errors import Problem, SitegenError
+from sitegen.model import Credential
+from sitegen.present import CertificateView
+from sitegen.theme import RenderRecord, Theme
+
+PDF_TEMPLATE = "certificate_pdf.html"
+GENERATOR = "sitegen"
+# Bump when a change here changes the bytes of PDFs (it goes into `renderer_fingerprint`).
+RENDERER_VERSION = "1"
+
+# Successive type scales tried when a certificate does not fit on one page.
+SCALES = (1.0, 0.88, 0.77, 0.67, 0.58, 0.5)
+BATCH_SIZE = 100
+
+# The widths, in points, the default theme gives the name and the title (an A4
+# landscape page less its frame); the sizes are then checked by layout anyway.
+NAME_MEASURE = 620.0
+TITLE_MEASURE = 600.0
+
+# Laid out around each certificate, in the batch and alone alike, so that both give
+# the same bytes; the ids say which page belongs to which credential.
+_WRAPPER_CSS = ".sitegen-pdf-page + .sitegen-pdf-page { break-before: page }"
+_START_ID = "credential-{uuid}"
+_END_ID = "credential-{uuid}-end"
+_BODY = re.compile(r"(?is)^(?P<head>.*?<body\b[^>]*>)(?P<body>.*)(?P<tail></body\s*>.*)$")
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+class PdfError(SitegenError):
+    """A certificate that cannot be made into a correct PDF."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+@dataclass(frozen=True)
+class PdfJob:
+    """One certificate to render: the record (for its location and templates) and its view."""
+
+    credential: Credential
+    view: CertificateView
+
+
+@dataclass(frozen=True)
+class PdfResult:
+    """The PDF of one credential, or the problem that prevented it."""
+
+    uuid: str
+    pdf: bytes | None
+    problem: Problem | None
+    used: RenderRecord  # templates and assets the render used, for the build state
+    scale: float | None = None  # the type scale that fitted
+
+    @property
+    def ok(self) -> bool:
+        return self.pdf is not None
+
+
+@dataclass(frozen=True)
+class TextFit:
+    """Type sizes for one certificate, in points, and hints for the template."""
+
+    name_size: float
+    title_size: float
+    scale: float
+    name_lang: str | None
+    title_lang: str | None
+
+
+# -- public API ----------------------------------------------------------------------
+
+
+def render_pdf(credential: Credential, view: CertificateView, theme: Theme) -> bytes:
+    """The PDF of one certificate; raises PdfError with the record's location."""
+    (result,) = render_pdfs([PdfJob(credential, view)], theme)
+    if result.problem is not None:
+        raise PdfError(result.problem)
+    return result.pdf
+
+
+def render_pdfs(jobs: Sequence[PdfJob], theme: Theme,
+                batch_size: int = BATCH_SIZE) -> list[PdfResult]:
+    """PDFs for many certificates, in the order given; one bad certificate fails alone."""
+    renderer = _Renderer(theme)
+    results: dict[int, PdfResult] = {}
+    groups: dict[str, list[_Prepared]] = {}
+    for index, job in enumerate(jobs):
+        prepared = renderer.prepare(job, scale_index=0)
+        if isinstance(prepared, PdfResult):
+            results[index] = prepared
+        else:
+            prepared.index = index
+            groups.setdefault(prepared.group_key, []).append(prepared)
+    for group in groups.values():
+        for start in range(0, len(group), batch_size):
+            for prepared, result in renderer.render_batch(group[start:start + batch_size]):
+                results[prepared.index] = result
+    return [results[index] for index in range(len(jobs))]
+
+
+def fit_text(view: CertificateView, scale: float = 1.0) -> TextFit:
+    """Type sizes from the length of the texts: short names large, long ones on two lines."""
+    name = _fit_size(estimated_width(view.recipient_name), NAME_MEASURE,
+                     largest=40, preferred=28, smallest=14, max_lines=2)
+    title = _fit_size(estimated_width(view.title), TITLE_MEASURE,
+                      largest=22, preferred=17, smallest=10, max_lines=3)
+    return TextFit(name_size=round(name * scale, 2), title_size=round(title * scale, 2),
+                   scale=scale, name_lang=fonts.lang_hint(view.recipient_name),
+                   title_lang=fonts.lang_hint(view.title))
+
+
+def estimated_width(text: str) -> float:
+    """The width of `text` in em, roughly: wide (CJK) characters 1, Latin about 0.5."""
+    width = 0.0
+    for char in text:
+        category = unicodedata.category(char)
+        if category in ("Mn", "Me", "Cf", "Cc"):
+            continue
+        if unicodedata.east_asian_width(char) in ("W", "F"):
+            width += 1.0
+        elif char.isspace():
+            width += 0.28
+        elif char.isupper():
+            width += 0.7
+        else:
+            width += 0.52
+    return max(width, 1.0)
+
+
+def pdf_metadata(view: CertificateView, credential_url: str, lang: str) -> DocumentMetadata:
+    """The document information: who issued what to whom, and where to check it."""
+    name = _metadata_text(view.recipient_name)
+    title = _metadata_text(view.title)
+    organization = _metadata_text(view.organization_name)
+    kind = view.mode_label or view.kind_label
+    return DocumentMetadata(
+        title=f"{title} \u2014 certificate for {name}",
+        authors=[organization],
+        description=(f"{kind} issued by {organization} to {name} on {view.issued_display}. "
+                     f"Credential ID {view.uuid}; verify at {credential_url}"),
+        keywords=["certificate", kind, organization, title, view.uuid, credential_url],
+        generator=GENERATOR,
+        created=view.issued.isoformat(),
+        modified=view.issued.isoformat(),
+        lang=lang,
+        custom={"CredentialURL": credential_url, "CredentialID": view.uuid},
+    )
+
+
+def renderer_fingerprint() -> str:
+    """What PDF bytes depend on besides the record and the theme files, for the build state.
+
+    WeasyPrint and pydyf versions, the font subsetter (HarfBuzz and fontTools subset
+    differently) and the installed fonts.
+    """
+    parts = [RENDERER_VERSION, weasyprint.__version__, pydyf.__version__,
+             f"hb-subset={fonts.harfbuzz_subset_available()}", fonts.fonts_fingerprint()]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def qr_code_data_uri(text: str) -> str:
+    """A QR code of `text` as an SVG data: URI, one path, no randomness."""
+    import qrcode
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(text)
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    runs = []
+    for y, row in enumerate(matrix):
+        x = 0
+        while x < len(row):
+            if row[x]:
+                start = x
+                while x < len(row) and row[x]:
+                    x += 1
+                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
+            else:
+                x += 1
+    size = len(matrix)
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
+           f'shape-rendering="crispEdges"><path fill="#1b2a4a" d="{"".join(runs)}"/></svg>')
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+# -- the work --------------------------------------------------------------------------
+
+
+@dataclass
+class _Prepared:
+    """One certificate's HTML, split so that several can share one document."""
+
+    job: PdfJob
+    scale_index: int
+    head: str
+    body: str
+    tail: str
+    used: RenderRecord
+    index: int = 0
+
+    @property
+    def uuid(self) -> str:
+        return self.job.view.uuid
+
+    @property
+    def group_key(self) -> str:
+        # Certificates whose HTML around the body is identical can be laid out together.
+        return self.head + "\0" + self.tail
+
+
+class _Renderer:
+    def __init__(self, theme: Theme):
+        self.theme = theme
+        self.site = theme.site
+        self.coverage = fonts.installed_coverage(fonts.theme_font_files(theme.static_dir))
+        self.font_config = _font_config()
+        self.stylesheets = [_wrapper_stylesheet()]
+        self.fetcher = _ThemeFetcher([theme.static_dir, self.site.root])
+        self.image_cache: dict = {}
+
+    def prepare(self, job: PdfJob, scale_index: int) -> _Prepared | PdfResult:
+        view = job.view
+        for field_name, text in (("full_name", view.recipient_name), ("title", view.title)):
+            message = fonts.missing_glyphs_message(text, self.coverage)
+            if message:
+                return self._failure(job, field_name, message, RenderRecord())
+        used = RenderRecord()
+        try:
+            html = self._html(job, SCALES[scale_index], used)
+        except Exception as error:  # a theme error must not stop the other certificates
+            return self._failure(job, None, f"PDF template failed: {error}", used)
+        match = _BODY.match(html)
+        if match is None:
+            return self._failure(job, None, "the PDF template has no <body> element", used)
+        return _Prepared(job, scale_index, match["head"], match["body"], match["tail"], used)
+
+    def render_batch(self, batch: list[_Prepared]):
+        """Yield (prepared, result) for a batch laid out as the pages of one document."""
+        if len(batch) == 1:
+            yield batch[0], self.render_alone(batch[0])
+            return
+        try:
+            document = self._layout(batch)
+        except (Exception, FatalURLFetchingError):  # find which one broke the batch
+            for prepared in batch:
+                yield prepared, self.render_alone(prepared)
+            return
+        pages = _pages_by_credential(document, [p.uuid for p in batch])
+        for prepared in batch:
+            page = pages.get(prepared.uuid)
+            if page is None:  # spilled onto a second page: smaller type, alone
+                yield prepared, self.render_alone(prepared, first_scale_index=1)
+            else:
+                yield prepared, self._result(prepared, document.copy([page]))
+
+    def render_alone(self, prepared: _Prepared, first_scale_index: int = 0) -> PdfResult:
+        job = prepared.job
+        for scale_index in range(first_scale_index, len(SCALES)):
+            if scale_index != prepared.scale_index:
+                again = self.prepare(job, scale_index)
+                if isinstance(again, PdfResult):
+                    return again
+                prepared = again
+            try:
+                document = self._layout([prepared])
+            except FatalURLFetchingError as error:
+                return self._failure(job, None, str(error), prepared.used)
+            except Exception as error:
+                return self._failure(job, None, f"PDF layout failed: {error!r}", prepared.used)
+            if _pages_by_credential(document, [prepared.uuid]):
+                return self._result(prepared, document)
+        view = job.view
+        return self._failure(
+            job, None,
+            f"the certificate does not fit on one page even with its text at "
+            f"{SCALES[-1]:.0%} (name: {len(view.recipient_name)} characters, "
+            f"title: {len(view.title)} characters); shorten them or adapt the theme",
+            prepared.used)
+
+    # -- steps -------------------------------------------------------------------------
+
+    def _html(self, job: PdfJob, scale: float, used: RenderRecord) -> str:
+        view = job.view
+        credential_url = self._credential_url(view)
+        names = certificate_template_names(self.theme, job.credential, PDF_TEMPLATE)
+        return self.theme.render(
+            names, view.paths.pdf, record=used, for_pdf=True, cert=view,
+            fit=fit_text(view, scale), credential_url=credential_url,
+            qr_code=qr_code_data_uri(credential_url))
+
+    def _layout(self, batch: list[_Prepared]) -> weasyprint.Document:
+        first = batch[0]
+        pages = "".join(
+            f'<div class="sitegen-pdf-page" id="{_START_ID.format(uuid=p.uuid)}">{p.body}'
+            f'<span id="{_END_ID.format(uuid=p.uuid)}"></span></div>'
+            for p in batch)
+        html = weasyprint.HTML(string=first.head + pages + first.tail,
+                               base_url=self.theme.static_dir.as_uri() + "/",
+                               url_fetcher=self.fetcher)
+        return html.render(font_config=self.font_config, stylesheets=self.stylesheets,
+                           cache=self.image_cache)
+
+    def _result(self, prepared: _Prepared, document: weasyprint.Document) -> PdfResult:
+        view = prepared.job.view
+        document.metadata = pdf_metadata(view, self._credential_url(view), self.site.language)
+        pdf = document.write_pdf(pdf_identifier=view.uuid.encode("ascii"),
+                                 custom_metadata=True)
+        return PdfResult(view.uuid, pdf, None, prepared.used, SCALES[prepared.scale_index])
+
+    def _failure(self, job: PdfJob, field_name: str | None, message: str,
+                 used: RenderRecord) -> PdfResult:
+        return PdfResult(job.view.uuid, None, _problem(job, field_name, message), used)
+
+    def _credential_url(self, view: CertificateView) -> str:
+        return self.site.base_url + view.paths.page
+
+
+def certificate_template_names(theme: Theme, credential: Credential, base: str) -> list[str]:
+    """The override chain (org, course or program, mode) for one credential's template."""
+    site = theme.site
+    if credential.is_course:
+        subject_id, org = credential.course_id, site.courses[credential.course_id].org
+    else:
+        subject_id, org = credential.program_id, site.programs[credential.program_id].org
+    mode = credential.certificate_type if credential.is_course else None
+    return theme.certificate_templates(base, org, subject_id, mode)
+
+
+def _pages_by_credential(document: weasyprint.Document, uuids: list[str]) -> dict:
+    """The page of each credential that fits on exactly one page (the others are absent)."""
+    starts: dict[str, list] = {}
+    ends: dict[str, object] = {}
+    for page in document.pages:
+        for uuid in uuids:
+            if _START_ID.format(uuid=uuid) in page.anchors:
+                starts.setdefault(uuid, []).append(page)
+            if _END_ID.format(uuid=uuid) in page.anchors:
+                ends[uuid] = page
+    return {uuid: found[0] for uuid, found in starts.items()
+            if len(found) == 1 and ends.get(uuid) is found[0]}
+
+
+def _fit_size(width_em: float, measure: float, largest: float, preferred: float,
+              smallest: float, max_lines: int) -> float:
+    # The fewest lines that allow at least the preferred size; lines never fill
+    # completely once the text wraps, hence the lower fill factor.
+    size = smallest
+    for lines in range(1, max_lines + 1):
+        fill = 0.95 if lines == 1 else 0.85
+        size = lines * measure * fill / width_em
+        if size >= preferred:
+            break
+    return max(smallest, min(largest, size))
+
+
+def _metadata_text(text: str) -> str:
+    """Text for a PDF info string: one line; bidi overrides kept to themselves."""
+    text = " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
+    if _BIDI_CONTROLS.search(text):
+        text = "\u2068" + text + "\u2069"  # first-strong isolate ... pop directional isolate
+    return text
+
+
+def _problem(job: PdfJob, field_name: str | None, message: str) -> Problem:
+    source = job.credential.source
+    if source is None:
+        return Problem(f"credential {job.view.uuid}", None, field_name, message)
+    return Problem(source.file, source.line, field_name, f"{message} (credential {job.view.uuid})")
+
+
+class _ThemeFetcher(URLFetcher):
+    """Fetches data: URIs and files inside the theme or the project, nothing else.
+
+    Rendering reads only what it was handed; a template that points anywhere else
+    (the network, /etc/...) stops the render with a clear error.
+    """
+
+    def __init__(self, roots: list[Path]):
+        super().__init__(allowed_protocols=("file", "data"))
+        self._roots = [root.resolve() for root in roots]
+
+    def fetch(self, url, headers=None):
+        parts = urlsplit(url)
+        if parts.scheme == "file":
+            path = Path(unquote(parts.path)).resolve()
+            if not any(path.is_relative_to(root) for root in self._roots):
+                raise FatalURLFetchingError(f"the PDF template uses a file outside the "
+                                            f"theme and the project: {path}")
+        elif parts.scheme != "data":
+            raise FatalURLFetchingError(f"the PDF template uses a URL that is not a "
+                                        f"theme file: {url[:80]}")
+        return super().fetch(url, headers)
+
+
+@functools.lru_cache(maxsize=1)
+def _font_config() -> FontConfiguration:
+    # One per process: it caches fonts across documents, and @font-face files live as
+    # long as it does.
+    return FontConfiguration()
+
+
+@functools.lru_cache(maxsize=1)
+def _wrapper_stylesheet() -> weasyprint.CSS:
+    return weasyprint.CSS(string=_WRAPPER_CSS, font_config=_font_config())

@@ -1,0 +1,54 @@
+"""`sitegen serve`: build, serve on 127.0.0.1, rebuild and live-reload on any change.
+
+The preview is built with base_url pointing at the local server, so every absolute
+link (share tags, the URL printed on PDFs) works in the preview too. A build error
+is printed and the last good site keeps being served.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from sitegen.build import BuildOptions, build
+from sitegen.errors import InputProblems, SitegenError
+
+log = logging.getLogger("sitegen")
+WATCHED = ("site.yml", "credentials_data", "content", "themes")
+
+
+def serve(site_dir: Path, port: int, out_dir: Path | None = None) -> int:
+    from livereload import Server
+
+    options = BuildOptions(site_dir=site_dir, out_dir=out_dir, base_url=f"http://127.0.0.1:{port}/")
+    out = (out_dir or site_dir / "build").resolve()
+    if not _rebuild(options) and not out.is_dir():
+        return 1
+    server = Server()
+    for name in WATCHED:
+        path = site_dir / name
+        if path.exists():
+            # livereload takes glob patterns; ** covers nested theme and data folders.
+            pattern = str(path / "**" / "*") if path.is_dir() else str(path)
+            server.watch(pattern, lambda: _rebuild(options), delay=0.3)
+    print(f"Serving {out} on http://127.0.0.1:{port}/ (Ctrl+C to stop)", flush=True)
+    server.serve(host="127.0.0.1", port=port, root=str(out), open_url=False, restart_delay=0)
+    return 0
+
+
+def _rebuild(options: BuildOptions) -> bool:
+    try:
+        report = build(options)
+    except InputProblems as err:
+        for problem in err.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print("sitegen: build failed; still serving the last good build.", file=sys.stderr, flush=True)
+        return False
+    except SitegenError as err:
+        print(f"sitegen: error: {err}", file=sys.stderr, flush=True)
+        return False
+    for uuid, reason in report.errors.items():
+        print(f"error: credential {uuid}: {reason}", file=sys.stderr)
+    print(report.summary(), flush=True)
+    return report.ok
