@@ -183,6 +183,8 @@ class Signer:
     def open(cls, settings: SigningSettings, project_root: Path,
              allow_development_key: bool = True, gpg_binary: str = "gpg") -> Signer:
         where = locate_key(settings, project_root)
+        if not where.is_development_home and not where.home.is_dir():
+            raise SitegenError(f"GNUPGHOME {where.home} (from {where.home_source}) does not exist")
         gpg = open_gpg(where.home, gpg_binary, create=where.is_development_home)
         fingerprint = where.fingerprint
         if fingerprint is None:

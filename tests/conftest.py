@@ -12,6 +12,8 @@ import pytest
 
 from sitegen.cli import main
 
+pytest_plugins = ["gpgkeys"]
+
 TESTS = Path(__file__).parent
 SAMPLE_SITE = TESTS / "sample_site"
 REPO = TESTS.parent
@@ -30,6 +32,14 @@ def sample_site(tmp_path) -> Path:
     target = tmp_path / "site"
     shutil.copytree(SAMPLE_SITE, target, ignore=shutil.ignore_patterns("build", ".dev-gnupg"))
     return target
+
+
+@pytest.fixture
+def signing_env(gpg_key, monkeypatch):
+    """Full builds sign with the session's throw-away key (no development key, no stray agents)."""
+    monkeypatch.setenv("SITEGEN_GNUPGHOME", str(gpg_key.home))
+    monkeypatch.setenv("SITEGEN_SIGNING_KEY", gpg_key.fingerprint)
+    return gpg_key
 
 
 @pytest.fixture

@@ -46,9 +46,9 @@ def new_home(path: Path) -> Path:
 
 
 def make_key(home: Path, uid: str = TEST_UID, algorithm: str = "ed25519",
-             expires: str = "never", extra: tuple[str, ...] = ()) -> str:
+             expires: str = "never", extra: tuple[str, ...] = (), usage: str = "sign") -> str:
     """A signing key in `home`, no passphrase; its fingerprint."""
-    done = gpg(home, "--passphrase", "", *extra, "--quick-gen-key", uid, algorithm, "sign", expires)
+    done = gpg(home, "--passphrase", "", *extra, "--quick-gen-key", uid, algorithm, usage, expires)
     assert done.returncode == 0, done.stderr.decode()
     listing = gpg(home, "--with-colons", "--list-secret-keys", uid).stdout.decode()
     fingerprints = [line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:")]

@@ -8,7 +8,7 @@ import re
 import time
 
 import pytest
-from gpgkeys import ThrowawayKey, gpg, gpg_key, make_key, new_home, no_signing_env, stop_agent  # noqa: F401
+from gpgkeys import gpg, gpg_key, make_key, new_home, no_signing_env, stop_agent  # noqa: F401
 
 from sitegen import signing
 from sitegen.errors import SitegenError
@@ -194,16 +194,18 @@ def unusable_keys(gpg_key, tmp_path_factory):
     ten_days_ago = str(int(time.time()) - 10 * 86400)
     expired = make_key(home, "expired <e@sitegen.invalid>", "ed25519", "1d",
                        ("--faked-system-time", ten_days_ago))
+    certify_only = make_key(home, "certify only <c@sitegen.invalid>", usage="cert")
     revoked = make_key(home, "revoked <r@sitegen.invalid>")
     certificate = (home / "openpgp-revocs.d" / f"{revoked}.rev").read_text()
     gpg(home, "--import", input=certificate.replace(":-----BEGIN", "-----BEGIN").encode())
     public = gpg(gpg_key.home, "--export", gpg_key.fingerprint).stdout
     gpg(home, "--import", input=public)
-    yield {"expired": expired, "revoked": revoked, "no secret part": gpg_key.fingerprint, "home": home}
+    yield {"expired": expired, "revoked": revoked, "no secret part": gpg_key.fingerprint,
+           "no usable signing key": certify_only, "home": home}
     stop_agent(home)
 
 
-@pytest.mark.parametrize("problem", ["expired", "revoked", "no secret part"])
+@pytest.mark.parametrize("problem", ["expired", "revoked", "no secret part", "no usable signing key"])
 def test_unusable_key_is_a_one_line_error(unusable_keys, problem, tmp_path):
     settings = SigningSettings(key=unusable_keys[problem], gnupghome=str(unusable_keys["home"]))
     message = one_line_error(lambda: Signer.open(settings, tmp_path))

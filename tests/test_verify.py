@@ -170,6 +170,15 @@ def test_a_pdf_without_metadata_is_found_by_its_sha256(tree):
     assert (result.verdict, result.uuid, result.recipient) == ("valid", GRACE, "Grace Hopper")
 
 
+def test_without_its_signature_file_a_pdf_is_judged_by_the_statement_sha256(tree, tmp_path):
+    pdf = tree.issue(ADA, "Ada Lovelace")
+    (tree.build / "credentials" / ADA / "certificate.pdf.sig").unlink()
+    assert check(tree, pdf).verdict == "valid"
+    forged = tmp_path / "forged.pdf"
+    forged.write_bytes(make_pdf("Mallory", credential_metadata(tree.site.base_url, ADA)))
+    assert check(tree, forged).verdict == "invalid"
+
+
 def test_a_pdf_the_site_never_published_is_not_genuine(tree, tmp_path):
     tree.issue(ADA, "Ada Lovelace")
     stranger = tmp_path / "stranger.pdf"
@@ -235,6 +244,35 @@ def test_signatures_must_be_made_with_the_key_the_site_publishes(tree, tmp_path)
     (tree.build / "keys" / "signing-key.asc").write_bytes(exported)
     result = check(tree, pdf)
     assert result.verdict == "invalid" and "not made with the key the site publishes" in result.reason
+
+
+def test_a_signature_file_must_hold_a_detached_signature(tree):
+    pdf = tree.issue(ADA, "Ada Lovelace")
+    folder = tree.build / "credentials" / ADA
+    (folder / "certificate.pdf.sig").write_bytes((folder / "statement.txt.asc").read_bytes())
+    assert check(tree, pdf).verdict == "invalid"
+
+
+def test_the_statement_must_name_the_key_that_signed_it(tree):
+    tree.issue(ADA, "Ada Lovelace")
+    view = present(make_credential(ADA, "Ada Lovelace"), tree.site, BUILT)
+    text = statement_text(view, tree.site, None, "A" * 40, lambda path: tree.site.base_url + path)
+    statement = tree.build / "credentials" / ADA / "statement.txt.asc"
+    statement.write_text(tree.signer.clearsign(text, view.issued))
+    result = check(tree, f"https://verify.example.org/credentials/{ADA}/")
+    assert result.verdict == "invalid" and "another signing key" in result.reason
+
+
+def test_a_development_key_is_pointed_out(tmp_path):
+    project = tmp_path / "project"
+    try:
+        dev_signer = Signer.open(SigningSettings(), project)
+        tree = Tree(tmp_path / "build", make_site(project, "https://verify.example.org/"), dev_signer)
+        result = check(tree, tree.issue(ADA, "Ada Lovelace"))
+    finally:
+        stop_agent(project / ".dev-gnupg")
+    assert result.verdict == "valid" and result.development_key
+    assert "development key" in result.report
 
 
 def test_a_site_without_a_key_cannot_vouch(tree):
