@@ -63,12 +63,11 @@ class CredentialRenderer:
         """uuid -> (pdf bytes or None, error or None, RenderRecord) for those that get a PDF."""
         if self.pages_only:
             return {}
-        from sitegen.render_pdf import render_certificate_pdfs
+        from sitegen.render_pdf import PdfJob, render_pdfs
 
-        wanted = [(c, v) for c, v in zip(credentials, views) if v.status != "revoked"]
-        if not wanted:
-            return {}
-        return render_certificate_pdfs(self.theme, wanted)
+        jobs = [PdfJob(c, v) for c, v in zip(credentials, views) if v.status != "revoked"]
+        results = render_pdfs(jobs, self.theme) if jobs else []
+        return {r.uuid: (r.pdf, _problem_text(r.problem), r.used) for r in results}
 
     def _finish_one(self, credential: Credential, view: CertificateView, pdf, old_pdf_hash) -> CredentialResult:
         record = RenderRecord()
@@ -113,6 +112,14 @@ class CredentialRenderer:
         html = certificate_page(self.theme, view, credential, self.signing, pdf_bytes is not None, record)
         write_atomic(folder / "index.html", html.encode("utf-8"))
         return pdf_sha256
+
+
+def _problem_text(problem) -> str | None:
+    # The report is per credential already; the message says what is wrong and where.
+    if problem is None:
+        return None
+    return f"{problem.field + ': ' if problem.field else ''}{problem.message} ({problem.file}" + (
+        f":{problem.line})" if problem.line else ")")
 
 
 # -- worker processes -------------------------------------------------------------

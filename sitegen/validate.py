@@ -69,7 +69,7 @@ def validate_records(raw: Iterable[RawRecord], site: Site) -> tuple[list[Credent
 def validate_record(record: RawRecord, site: Site) -> tuple[Credential | None, list[Problem]]:
     fields = record.fields
     if isinstance(fields.get("credential"), dict):
-        fields, problems = _from_api_shape(record)
+        fields, problems = _from_api_shape(record, site)
     else:
         problems = [_problem(record, key, "unknown field (known: " + ", ".join(RECORD_FIELDS) + ")")
                     for key in fields if key not in RECORD_FIELDS]
@@ -231,7 +231,14 @@ class _Checks:
         return tuple(result)
 
 
-def _from_api_shape(record: RawRecord) -> tuple[dict, list[Problem]]:
+def _api_program_id(value, site: Site):
+    """The API writes program UUIDs with hyphens; site.yml may key programs either way."""
+    if isinstance(value, str) and value not in site.programs and value.replace("-", "") in site.programs:
+        return value.replace("-", "")
+    return value
+
+
+def _from_api_shape(record: RawRecord, site: Site) -> tuple[dict, list[Problem]]:
     """Map a Credentials API UserCredential (GET /api/v2/credentials/) onto record fields.
 
     The API carries no printed name, so `full_name` must be added to each exported item.
@@ -254,10 +261,13 @@ def _from_api_shape(record: RawRecord) -> tuple[dict, list[Problem]]:
         fields["certificate_type"] = credential.get("mode")
     elif kind in ("program", "ProgramCertificate"):
         fields["credential_type"] = PROGRAM_CERTIFICATE
-        fields["program_id"] = credential.get("program_uuid")
+        fields["program_id"] = _api_program_id(credential.get("program_uuid"), site)
     else:
         problems.append(_problem(record, "credential.type", f"unknown credential type {kind!r} (course-run or program)"))
-    issued = api.get("date_override") or api.get("issued") or api.get("created")
+    override = api.get("date_override")
+    if isinstance(override, dict):  # the API writes {"date": "..."} when an issuer back-dated it
+        override = override.get("date")
+    issued = override or api.get("issued") or api.get("created")
     if isinstance(issued, str):
         match = _API_DATETIME_PATTERN.match(issued.strip())
         issued = match.group(1) if match else issued
