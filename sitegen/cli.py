@@ -76,7 +76,7 @@ def _add_build(commands) -> None:
     parser.add_argument("--shard", type=_shard, metavar="K/N",
                         help="build only shard K of N (by credential UUID); shard 1 also builds shared pages")
     parser.add_argument("--clean", action="store_true", help="delete the output folder first")
-    parser.add_argument("--pages-only", action="store_true", help="pages and JSON only: no PDFs, no signatures")
+    parser.add_argument("--pages-only", action="store_true", help="pages and JSON only: no PDFs, signatures or share images (quick previews)")
     parser.add_argument("--json", action="store_true", help="print the build report as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no warnings, only errors and the summary")
     parser.set_defaults(handler=_run_build)

@@ -21,6 +21,7 @@ from sitegen.model import Credential, Site
 from sitegen.output import remove_file, write_atomic
 from sitegen.present import CertificateView, present
 from sitegen.render_html import API_CREDENTIALS, API_PDF_HASHES, SigningFacts, certificate_page, credential_json, pdf_hash_json
+from sitegen.render_image import ShareCards
 from sitegen.theme import RenderRecord, Theme
 
 
@@ -44,6 +45,9 @@ class CredentialRenderer:
     out_dir: Path
     today: dt.date
     pages_only: bool = False
+
+    def __post_init__(self):
+        self.share_cards = ShareCards(self.theme)
 
     @property
     def signing(self) -> SigningFacts:
@@ -107,6 +111,11 @@ class CredentialRenderer:
             text = statement_text(view, self.site, pdf_sha256, self.signer.fingerprint,
                                   lambda path: self.site.base_url + path)
             write_atomic(folder / "statement.txt.asc", self.signer.clearsign(text, signed_at=signed_at).encode("utf-8"))
+        if not self.pages_only:
+            card, card_record = self.share_cards.card_for(view)
+            record.templates |= card_record.templates
+            record.assets |= card_record.assets
+            write_atomic(folder / "share.png", card)
         json_bytes = credential_json(self.site, view, credential, self.signing, pdf_sha256)
         write_atomic(self.out_dir / API_CREDENTIALS / credential.uuid, json_bytes)
         html = certificate_page(self.theme, view, credential, self.signing, pdf_bytes is not None, record)
