@@ -1,5 +1,5 @@
-"""A real S3-protocol server for tests: moto in server mode on 127.0.0.1, and a proxy
-that can make it misbehave (503s, dropped connections, stalls) on chosen requests.
+"""A real S3-protocol server for tests: moto in server mode on 127.0.0.1 (its own process),
+and a proxy that can make it misbehave (503s, dropped connections, stalls) on chosen requests.
 
 Fixtures (import them into a test module, or list this module in `pytest_plugins`):
 
@@ -13,10 +13,12 @@ Fixtures (import them into a test module, or list this module in `pytest_plugins
 from __future__ import annotations
 
 import http.client
-import logging
 import os
 import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -61,21 +63,38 @@ def s3_client(endpoint_url: str):
     )
 
 
+def start_moto_server() -> tuple[subprocess.Popen, MotoServer]:
+    """moto's S3/CloudFront server in its own process (its own CPU, not the tests' GIL)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc, MotoServer("127.0.0.1", port)
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError("moto server did not start") from None
+            time.sleep(0.05)
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    info = MotoServer("127.0.0.1", port)
+    proc, info = start_moto_server()
     saved = {k: os.environ.get(k) for k in info.env()}
     os.environ.update(info.env())
     try:
         yield info
     finally:
-        server.stop()
+        proc.terminate()
+        proc.wait(timeout=10)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
