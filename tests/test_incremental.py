@@ -111,3 +111,15 @@ def test_two_clean_builds_are_byte_identical(sample_site, sitegen, tmp_path):
     build(sitegen, sample_site, "--out", tmp_path / "a")
     build(sitegen, sample_site, "--out", tmp_path / "b", "--jobs", "2")
     assert output_files(tmp_path / "a") == output_files(tmp_path / "b")
+
+
+def test_shards_partition_the_credentials_and_together_make_the_site(sample_site, sitegen, tmp_path):
+    whole = build(sitegen, sample_site, "--out", tmp_path / "whole")
+    one = build(sitegen, sample_site, "--out", tmp_path / "one", "--shard", "1/2")
+    two = build(sitegen, sample_site, "--out", tmp_path / "two", "--shard", "2/2")
+    first, second = set(one["credentials"]), set(two["credentials"])
+    assert first and second and not first & second
+    assert first | second == set(whole["credentials"])
+    merged = {**output_files(tmp_path / "one"), **output_files(tmp_path / "two")}
+    assert merged == output_files(tmp_path / "whole")
+    assert not (tmp_path / "two" / "index.html").exists()  # shared pages: shard 1 only
