@@ -77,8 +77,9 @@ def build(options: BuildOptions) -> BuildReport:
     report.fingerprint, report.development_key = signing.fingerprint, signing.development_key
 
     state = BuildState.load(out)
-    plan = plan_build(credentials, state, site_settings_digest(site, signing.fingerprint, options.pages_only),
-                      _theme_file_digest(theme), today, out, options.shard)
+    settings = site_settings_digest(site, signing.fingerprint, options.pages_only,
+                                    "" if options.pages_only else _pdf_renderer_fingerprint())
+    plan = plan_build(credentials, state, settings, _theme_file_digest(theme), today, out, options.shard)
     renderer = CredentialRenderer(site, theme, signer, out, today, options.pages_only)
     _render_all(plan, state, renderer, options, report, out)
     _remove_credentials(plan.removed, state, out, report)
@@ -119,6 +120,12 @@ def _open_signer(site: Site):
 
     warn_if_slow_pdfs()
     return Signer.open(site.signing, site.root, allow_development_key=True)
+
+
+def _pdf_renderer_fingerprint() -> str:
+    from sitegen.render_pdf import renderer_fingerprint
+
+    return renderer_fingerprint()
 
 
 def _render_all(plan, state: BuildState, renderer: CredentialRenderer, options: BuildOptions,

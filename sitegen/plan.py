@@ -71,10 +71,15 @@ def inputs_digest(credential: Credential, settings: str, today) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def site_settings_digest(site: Site, fingerprint: str | None, pages_only: bool) -> Callable[[Credential], str]:
-    """The parts of site.yml a credential's outputs read, digested once per course/program."""
+def site_settings_digest(site: Site, fingerprint: str | None, pages_only: bool,
+                         renderer: str = "") -> Callable[[Credential], str]:
+    """The parts of site.yml a credential's outputs read, digested once per course/program.
+
+    `renderer` stands for the PDF toolchain (library versions, installed fonts): a new
+    WeasyPrint or font package changes PDF bytes, so it rebuilds the PDFs.
+    """
     common = repr((site.name, site.base_url, site.platform_name, site.language, site.contact_email,
-                   site.theme, fingerprint, pages_only))
+                   site.theme, fingerprint, pages_only, renderer))
     cache: dict[str, str] = {}
 
     def digest(credential: Credential) -> str:

@@ -94,7 +94,7 @@ class PublishTarget:
 class RetryPolicy:
     """Two layers: botocore's standard mode per request, then ours per object operation."""
 
-    botocore_attempts: int = 5  # throttling, 5xx, connection errors; exponential backoff
+    botocore_attempts: int = 5  # in all, per request: throttling, 5xx, connection errors
     attempts: int = 4  # ours, when botocore gives up (or its retry quota ran out)
     backoff: float = 1.0  # seconds before our second attempt; doubles after each
 
@@ -397,7 +397,7 @@ class _Bucket:
 
     def client(self, service: str, **kwargs):
         config = Config(
-            retries={"mode": "standard", "max_attempts": self.retry.botocore_attempts},
+            retries={"mode": "standard", "total_max_attempts": self.retry.botocore_attempts},
             max_pool_connections=self.jobs + 4,
             connect_timeout=10,
             read_timeout=60,

@@ -146,10 +146,6 @@ class Manifest:
     pending: dict[str, ManifestEntry] = field(default_factory=dict)
     invalidation: PendingInvalidation | None = None
 
-    def owns(self, key: str) -> bool:
-        kid = key_id(key)
-        return kid in self.objects or kid in self.pending
-
     def entry(self, key: str) -> ManifestEntry | None:
         return self.objects.get(key_id(key))
 

@@ -7,8 +7,8 @@ Promises, each tested in tests/test_pdf.py:
 
 * One page, always. Type sizes are chosen from the length of the name and the title
   (`fit_text`), then checked after layout: a certificate that spills onto a second page
-  is laid out again with everything smaller (`SCALES`), and reported when even the
-  smallest scale does not fit.
+  is laid out again with smaller type and tighter spacing (`SCALES`), and reported when
+  even the smallest scale does not fit.
 * Real glyphs in every script: a name no installed font can draw is refused, naming
   the characters, instead of printing boxes (see fonts.py).
 * Reproducible bytes: dates come from the record, the PDF /ID from the credential
@@ -24,13 +24,14 @@ import base64
 import functools
 import hashlib
 import re
+import struct
 import unicodedata
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import pydyf
 import weasyprint
 from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.text.fonts import FontConfiguration
@@ -50,15 +51,19 @@ RENDERER_VERSION = "1"
 # Successive type scales tried when a certificate does not fit on one page.
 SCALES = (1.0, 0.88, 0.77, 0.67, 0.58, 0.5)
 BATCH_SIZE = 100
+QR_MASK = 4
 
 # The widths, in points, the default theme gives the name and the title (an A4
 # landscape page less its frame); the sizes are then checked by layout anyway.
-NAME_MEASURE = 620.0
+NAME_MEASURE = 640.0
 TITLE_MEASURE = 600.0
 
 # Laid out around each certificate, in the batch and alone alike, so that both give
 # the same bytes; the ids say which page belongs to which credential.
-_WRAPPER_CSS = ".sitegen-pdf-page + .sitegen-pdf-page { break-before: page }"
+_WRAPPER_CSS = """
+.sitegen-pdf-page + .sitegen-pdf-page { break-before: page }
+.sitegen-pdf-end { display: block; clear: both; height: 0 }
+"""
 _START_ID = "credential-{uuid}"
 _END_ID = "credential-{uuid}-end"
 _BODY = re.compile(r"(?is)^(?P<head>.*?<body\b[^>]*>)(?P<body>.*)(?P<tail></body\s*>.*)$")
@@ -120,22 +125,35 @@ def render_pdf(credential: Credential, view: CertificateView, theme: Theme) -> b
 
 def render_pdfs(jobs: Sequence[PdfJob], theme: Theme,
                 batch_size: int = BATCH_SIZE) -> list[PdfResult]:
-    """PDFs for many certificates, in the order given; one bad certificate fails alone."""
+    """PDFs for many certificates, in the order given; one bad certificate fails alone.
+
+    Certificates are laid out `batch_size` at a time, so memory stays bounded by the
+    batch (plus the returned PDFs: give it a few hundred jobs at a time, not all).
+    """
     renderer = _Renderer(theme)
-    results: dict[int, PdfResult] = {}
-    groups: dict[str, list[_Prepared]] = {}
+    results: list[PdfResult | None] = [None] * len(jobs)
+    pending: dict[str, list[_Prepared]] = {}  # by group: same markup around <body>
+
+    def render(batch: list[_Prepared]) -> None:
+        for prepared, result in renderer.render_batch(batch):
+            results[prepared.index] = result
+
     for index, job in enumerate(jobs):
         prepared = renderer.prepare(job, scale_index=0)
         if isinstance(prepared, PdfResult):
             results[index] = prepared
-        else:
-            prepared.index = index
-            groups.setdefault(prepared.group_key, []).append(prepared)
-    for group in groups.values():
-        for start in range(0, len(group), batch_size):
-            for prepared, result in renderer.render_batch(group[start:start + batch_size]):
-                results[prepared.index] = result
-    return [results[index] for index in range(len(jobs))]
+            continue
+        prepared.index = index
+        batch = pending.setdefault(prepared.group_key, [])
+        # Page ids are credential ids: the same credential twice goes in another batch.
+        if len(batch) >= batch_size or any(p.uuid == prepared.uuid for p in batch):
+            render(batch)
+            batch.clear()
+        batch.append(prepared)
+    for batch in pending.values():
+        if batch:
+            render(batch)
+    return results
 
 
 def fit_text(view: CertificateView, scale: float = 1.0) -> TextFit:
@@ -190,37 +208,67 @@ def pdf_metadata(view: CertificateView, credential_url: str, lang: str) -> Docum
 def renderer_fingerprint() -> str:
     """What PDF bytes depend on besides the record and the theme files, for the build state.
 
-    WeasyPrint and pydyf versions, the font subsetter (HarfBuzz and fontTools subset
-    differently) and the installed fonts.
+    The Python packages that lay out, encode and subset; the HarfBuzz and Pango that
+    shape and subset (HarfBuzz and fontTools subset differently); the installed fonts.
     """
-    parts = [RENDERER_VERSION, weasyprint.__version__, pydyf.__version__,
-             f"hb-subset={fonts.harfbuzz_subset_available()}", fonts.fonts_fingerprint()]
+    parts = [RENDERER_VERSION, f"hb-subset={fonts.harfbuzz_subset_available()}",
+             *_package_versions(), *fonts.native_library_versions(), fonts.fonts_fingerprint()]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def _package_versions() -> list[str]:
+    from importlib import metadata
+
+    versions = []
+    for package in ("weasyprint", "pydyf", "tinycss2", "tinyhtml5", "cssselect2", "fonttools",
+                    "pillow", "qrcode"):
+        try:
+            versions.append(f"{package}={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package}=none")
+    return versions
+
+
 def qr_code_data_uri(text: str) -> str:
-    """A QR code of `text` as an SVG data: URI, one path, no randomness."""
+    """A QR code of `text` as a PNG data: URI: one pixel per module, navy on transparent.
+
+    A tiny bitmap drawn with `image-rendering: pixelated` prints as sharp as vector
+    paths and costs WeasyPrint almost nothing to parse and draw on every page.
+    """
     import qrcode
 
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    # A fixed mask: searching the best of the eight costs ~12 ms per code in pure Python,
+    # and any mask is valid and decodes; the URL is printed beside it anyway.
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0,
+                         mask_pattern=QR_MASK)
     code.add_data(text)
     code.make(fit=True)
-    matrix = code.get_matrix()
-    runs = []
-    for y, row in enumerate(matrix):
-        x = 0
-        while x < len(row):
-            if row[x]:
-                start = x
-                while x < len(row) and row[x]:
-                    x += 1
-                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
-            else:
-                x += 1
-    size = len(matrix)
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
-           f'shape-rendering="crispEdges"><path fill="#1b2a4a" d="{"".join(runs)}"/></svg>')
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+    png = _png_1bit(code.get_matrix(), color=(0x1B, 0x2A, 0x4A))
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _png_1bit(rows: list[list[bool]], color: tuple[int, int, int]) -> bytes:
+    """A palette PNG: index 0 transparent, index 1 `color`. Deterministic bytes."""
+    width, height = len(rows[0]), len(rows)
+    raw = bytearray()
+    for row in rows:
+        raw.append(0)  # filter type: none
+        for start in range(0, width, 8):
+            byte = 0
+            for bit, dark in enumerate(row[start:start + 8]):
+                byte |= bool(dark) << (7 - bit)
+            raw.append(byte)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 3, 0, 0, 0))
+            + chunk(b"PLTE", bytes((255, 255, 255)) + bytes(color))
+            + chunk(b"tRNS", b"\x00")
+            + chunk(b"IDAT", zlib.compress(bytes(raw), 9))
+            + chunk(b"IEND", b""))
 
 
 # -- the work --------------------------------------------------------------------------
@@ -260,15 +308,20 @@ class _Renderer:
 
     def prepare(self, job: PdfJob, scale_index: int) -> _Prepared | PdfResult:
         view = job.view
-        for field_name, text in (("full_name", view.recipient_name), ("title", view.title)):
-            message = fonts.missing_glyphs_message(text, self.coverage)
-            if message:
-                return self._failure(job, field_name, message, RenderRecord())
+        message = fonts.missing_glyphs_message(view.recipient_name, self.coverage)
+        if message:
+            return self._failure(job, "full_name", message, RenderRecord())
+        message = fonts.missing_glyphs_message(view.title, self.coverage)
+        if message:  # the title comes from site.yml, not from the record
+            return self._failure(job, None, f"the {view.kind} title in site.yml: {message}",
+                                 RenderRecord())
         used = RenderRecord()
+        names = certificate_template_names(self.theme, job.credential, PDF_TEMPLATE)
         try:
-            html = self._html(job, SCALES[scale_index], used)
+            html = self._html(job, names, SCALES[scale_index], used)
         except Exception as error:  # a theme error must not stop the other certificates
-            return self._failure(job, None, f"PDF template failed: {error}", used)
+            return self._failure(
+                job, None, f"PDF template {_chosen(self.theme, names)} failed: {error}", used)
         match = _BODY.match(html)
         if match is None:
             return self._failure(job, None, "the PDF template has no <body> element", used)
@@ -319,10 +372,9 @@ class _Renderer:
 
     # -- steps -------------------------------------------------------------------------
 
-    def _html(self, job: PdfJob, scale: float, used: RenderRecord) -> str:
+    def _html(self, job: PdfJob, names: list[str], scale: float, used: RenderRecord) -> str:
         view = job.view
         credential_url = self._credential_url(view)
-        names = certificate_template_names(self.theme, job.credential, PDF_TEMPLATE)
         return self.theme.render(
             names, view.paths.pdf, record=used, for_pdf=True, cert=view,
             fit=fit_text(view, scale), credential_url=credential_url,
@@ -332,7 +384,7 @@ class _Renderer:
         first = batch[0]
         pages = "".join(
             f'<div class="sitegen-pdf-page" id="{_START_ID.format(uuid=p.uuid)}">{p.body}'
-            f'<span id="{_END_ID.format(uuid=p.uuid)}"></span></div>'
+            f'<div class="sitegen-pdf-end" id="{_END_ID.format(uuid=p.uuid)}"></div></div>'
             for p in batch)
         html = weasyprint.HTML(string=first.head + pages + first.tail,
                                base_url=self.theme.static_dir.as_uri() + "/",
@@ -366,31 +418,57 @@ def certificate_template_names(theme: Theme, credential: Credential, base: str) 
     return theme.certificate_templates(base, org, subject_id, mode)
 
 
+def _chosen(theme: Theme, names: list[str]) -> str:
+    """Which template of the override chain applies, for error messages."""
+    try:
+        return theme.env.get_or_select_template(names).name
+    except Exception:  # the template itself is broken: its own error says where
+        return names[-1]
+
+
 def _pages_by_credential(document: weasyprint.Document, uuids: list[str]) -> dict:
-    """The page of each credential that fits on exactly one page (the others are absent)."""
+    """The page of each credential that fits on exactly one page (the others are absent).
+
+    A certificate fits when its start and end markers are on the same page and nothing
+    else of it is on another, and its end is within the page's content area (a box of
+    fixed height overflows the page without making a second one).
+    """
     starts: dict[str, list] = {}
     ends: dict[str, object] = {}
     for page in document.pages:
+        bottom = _content_bottom(page)
         for uuid in uuids:
             if _START_ID.format(uuid=uuid) in page.anchors:
                 starts.setdefault(uuid, []).append(page)
-            if _END_ID.format(uuid=uuid) in page.anchors:
+            end = page.anchors.get(_END_ID.format(uuid=uuid))
+            if end is not None and end[1] <= bottom + 0.01:
                 ends[uuid] = page
     return {uuid: found[0] for uuid, found in starts.items()
             if len(found) == 1 and ends.get(uuid) is found[0]}
 
 
+def _content_bottom(page) -> float:
+    # WeasyPrint has no public API for the page area; the sheet's height is the fallback.
+    box = getattr(page, "_page_box", None)
+    if box is None:
+        return page.height
+    return box.content_box_y() + box.height
+
+
 def _fit_size(width_em: float, measure: float, largest: float, preferred: float,
               smallest: float, max_lines: int) -> float:
-    # The fewest lines that allow at least the preferred size; lines never fill
-    # completely once the text wraps, hence the lower fill factor.
+    """One line as large as `largest` when it can be at least `preferred`; else wrap.
+
+    Wrapped text is never set larger than `preferred`, and lines never fill completely
+    once text wraps, hence the lower fill factor.
+    """
     size = smallest
     for lines in range(1, max_lines + 1):
         fill = 0.95 if lines == 1 else 0.85
-        size = lines * measure * fill / width_em
+        size = min(lines * measure * fill / width_em, largest if lines == 1 else preferred)
         if size >= preferred:
             break
-    return max(smallest, min(largest, size))
+    return max(smallest, size)
 
 
 def _metadata_text(text: str) -> str:
