@@ -100,7 +100,8 @@ def credential_json(site: Site, view: CertificateView, credential: Credential,
             "key_fingerprint": signing.fingerprint,
         },
     }
-    return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    # No indent: only then does json use its C encoder (several times faster at 100k files).
+    return (json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def pdf_hash_json(uuid: str) -> bytes:
