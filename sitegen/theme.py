@@ -151,6 +151,9 @@ def relative_url(page: str, target: str) -> str:
     target = target.lstrip("/")
     if depth == 0:
         return target or "./"
+    folder = page[: page.rindex("/") + 1]
+    if target.startswith(folder):  # inside the page's own folder: certificate.pdf, not ../../credentials/...
+        return target[len(folder):] or "./"
     return "../" * depth + target
 
 
