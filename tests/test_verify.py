@@ -264,7 +264,10 @@ def test_the_statement_must_name_the_key_that_signed_it(tree):
 
 
 def test_a_development_key_is_pointed_out(tmp_path):
-    project = tmp_path / "project"
+    import tempfile
+
+    # gpg-agent's socket lives in the home; under pytest-xdist tmp_path is too long for a socket path.
+    project = Path(tempfile.mkdtemp(prefix="sg-"))
     try:
         dev_signer = Signer.open(SigningSettings(), project)
         tree = Tree(tmp_path / "build", make_site(project, "https://verify.example.org/"), dev_signer)
