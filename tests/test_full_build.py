@@ -128,3 +128,29 @@ def test_full_rebuild_builds_nothing_and_clean_builds_are_identical(full_build, 
     other = tmp_path / "other"
     assert sitegen_subprocess("build", "--site", site, "--out", other, "--jobs", "1", env=env).code == 0
     assert output_files(other) == output_files(out)  # byte for byte: PDFs, signatures, images
+
+
+def test_one_bad_credential_does_not_stop_the_others_and_keeps_its_old_output(tmp_path, signing_env, sitegen):
+    import shutil
+
+    from conftest import SAMPLE_SITE
+
+    site = tmp_path / "site"
+    shutil.copytree(SAMPLE_SITE, site)
+    assert sitegen("build", "--site", site).code == 0
+    page = site / "build/credentials" / VALID / "index.html"
+    before = page.read_bytes()
+    csv = site / "credentials_data/awards.csv"
+    text = csv.read_text(encoding="utf-8")
+    csv.write_text(text.replace("Zoë Ó Súilleabháin", "Zoë \ue000 Súilleabháin")  # no font draws U+E000
+                   .replace("王小明", "王小红"), encoding="utf-8")
+
+    result = sitegen("build", "--site", site, "--json")
+
+    assert result.code != 0
+    report = json.loads(result.out)
+    assert report["credentials"][VALID]["state"] == "error"
+    assert "U+E000" in report["credentials"][VALID]["reason"]
+    assert report["credentials"]["1b2c3d4e5f6a41829304b5c6d7e8f90a"]["state"] == "generated"
+    assert page.read_bytes() == before  # the last good page and PDF stay published
+    assert f"error: credential {VALID}" in result.err
