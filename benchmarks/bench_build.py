@@ -127,17 +127,15 @@ def naive_loop_seconds(project: Path, count: int) -> float:
 
     from sitegen.config import load_site
     from sitegen.present import present
-    from sitegen.record_cache import read_all_records
+    from sitegen.record_cache import load_credentials
     from sitegen.signing import Signer
     from sitegen.theme import Theme
-    from sitegen.validate import validate_records
 
     site = load_site(project)
-    raw, _ = read_all_records(project, None)
-    credentials, _ = validate_records(raw, site)
+    credentials = load_credentials(site, None).credentials
     theme = Theme(site)
     signer = Signer.open(site.signing, site.root, allow_development_key=True)
-    gpg = gnupg.GPG(gnupghome=str(signer.gnupghome))
+    gpg = gnupg.GPG(gnupghome=str(signer.home))
     today = dt.date.today()
     started = time.perf_counter()
     for credential in credentials[:count]:

@@ -24,14 +24,13 @@ from sitegen.model import Credential, Site
 from sitegen.output import forget_known_folders, remove_file, remove_tree, sweep_temporary_files, write_if_changed
 from sitegen.plan import plan_build, site_settings_digest
 from sitegen.progress import Progress
-from sitegen.record_cache import read_all_records
+from sitegen.record_cache import load_credentials
 from sitegen.render_credentials import CredentialRenderer, CredentialResult, init_worker, render_batch_in_worker
 from sitegen.render_html import API_CREDENTIALS, API_PDF_HASHES, KEY_FILE, SigningFacts
 from sitegen.render_html import content_page, keys_page, not_found_page, verify_page
 from sitegen.report import BuildReport
 from sitegen.state import STATE_DIR, BuildState, CredentialState
 from sitegen.theme import ASSETS_DIR, Theme
-from sitegen.validate import validate_records
 
 log = logging.getLogger("sitegen")
 BATCH_SIZE = 25  # credentials per worker task: enough to batch PDF layout, small enough to balance
@@ -59,7 +58,7 @@ def build(options: BuildOptions) -> BuildReport:
     _refuse_dangerous_output(site, out)
     report = BuildReport()
     try:
-        pages, credentials = _load_inputs(site, out)
+        pages, loaded = _load_inputs(site, out)
     except InputProblems as problems:
         report.ok = False
         report.input_problems = [str(p) for p in problems.problems]
@@ -79,13 +78,16 @@ def build(options: BuildOptions) -> BuildReport:
     state = BuildState.load(out)
     settings = site_settings_digest(site, signing.fingerprint, options.pages_only,
                                     "" if options.pages_only else _pdf_renderer_fingerprint())
-    plan = plan_build(credentials, state, settings, _theme_file_digest(theme), today, out, options.shard)
+    plan = plan_build(loaded.credentials, loaded.record_digests, state, settings, _theme_file_digest(theme),
+                      today, out, options.shard)
     renderer = CredentialRenderer(site, theme, signer, out, today, options.pages_only)
     _render_all(plan, state, renderer, options, report, out)
     _remove_credentials(plan.removed, state, out, report)
+    shared_before = dict(state.shared_pages)
     if options.shard is None or options.shard[0] == 1:
         _write_site_pages(theme, pages, signer, signing, state, out, report)
-    state.save(out)
+    if report.generated or report.removed or state.shared_pages != shared_before:
+        state.save(out)  # a no-op build does not even rewrite the state
     report.ok = not report.errors
     report.seconds = time.monotonic() - started
     report.save(out)
@@ -106,12 +108,11 @@ def _start_marker(out: Path) -> None:
 def _load_inputs(site: Site, out: Path):
     """Content pages and valid credentials, or every problem found in them at once."""
     pages, problems = load_content_pages(site.root)
-    raw, read_problems = read_all_records(site.root, out / STATE_DIR / "records")
-    credentials, record_problems = validate_records(raw, site)
-    problems += read_problems + record_problems
+    loaded = load_credentials(site, out / STATE_DIR / "records")
+    problems += loaded.problems
     if problems:
         raise InputProblems(problems)
-    return pages, credentials
+    return pages, loaded
 
 
 def _open_signer(site: Site):

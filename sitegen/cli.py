@@ -143,10 +143,14 @@ def _run_publish(args) -> int:
 
     site = load_site(args.site.resolve())
     build_dir = (args.out or site.root / "build").resolve()
+    # With --json, stdout is for the report alone: progress goes to stderr.
+    log = (lambda line: print(line, file=sys.stderr)) if args.json else print
     report = publish(build_dir, site.publish, dry_run=args.dry_run, endpoint_url=args.endpoint_url,
-                     max_deletes=args.max_deletes)
+                     max_deletes=args.max_deletes, base_url=site.base_url, log=log)
     if args.json:
         print(report.to_json())
+    else:
+        print(report.summary())
     return 0
 
 

@@ -51,19 +51,25 @@ def validate_records(raw: Iterable[RawRecord], site: Site) -> tuple[list[Credent
     """All valid credentials, and every problem (duplicates across files included)."""
     credentials: list[Credential] = []
     problems: list[Problem] = []
-    first_seen: dict[str, RawRecord] = {}
     for record in raw:
         credential, found = validate_record(record, site)
         problems.extend(found)
-        if credential is None:
-            continue
-        earlier = first_seen.get(credential.uuid)
-        if earlier is not None:
-            problems.append(_problem(record, "uuid", f"duplicate: {credential.uuid} is also at {earlier.source}"))
-            continue
-        first_seen[credential.uuid] = record
-        credentials.append(credential)
-    return credentials, problems
+        if credential is not None:
+            credentials.append(credential)
+    return credentials, problems + duplicate_problems(credentials)
+
+
+def duplicate_problems(credentials: Iterable[Credential]) -> list[Problem]:
+    """A UUID used twice, anywhere: both places are named."""
+    first_seen: dict[str, Credential] = {}
+    problems = []
+    for credential in credentials:
+        earlier = first_seen.setdefault(credential.uuid, credential)
+        if earlier is not credential:
+            where = credential.source
+            problems.append(Problem(where.file, where.line, "uuid",
+                                    f"duplicate: {credential.uuid} is also at {earlier.source}"))
+    return problems
 
 
 def validate_record(record: RawRecord, site: Site) -> tuple[Credential | None, list[Problem]]:
