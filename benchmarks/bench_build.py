@@ -29,11 +29,14 @@ MIB = 1024 * 1024
 def run_build(project: Path, *extra: str) -> dict:
     """One `sitegen build` in a child process: wall time, peak memory, the JSON report."""
     command = [sys.executable, "-m", "sitegen", "build", "--site", str(project), "--json", "--quiet", *extra]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    out, err = process.stdout.read(), process.stderr.read()
+    # Output goes to files, not pipes: a big JSON report would fill a pipe before wait4 returns.
+    with tempfile.TemporaryFile("w+") as out_file, tempfile.TemporaryFile("w+") as err_file:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out_file, stderr=err_file, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        out_file.seek(0), err_file.seek(0)
+        out, err = out_file.read(), err_file.read()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"build failed:\n{err}")
     report = json.loads(out)
@@ -127,6 +130,7 @@ def naive_loop_seconds(project: Path, count: int) -> float:
 
     from sitegen.config import load_site
     from sitegen.present import present
+    from sitegen.render_pdf import fit_text, qr_code_data_uri
     from sitegen.record_cache import load_credentials
     from sitegen.signing import Signer
     from sitegen.theme import Theme
@@ -140,8 +144,10 @@ def naive_loop_seconds(project: Path, count: int) -> float:
     started = time.perf_counter()
     for credential in credentials[:count]:
         view = present(credential, site, today)
-        html = theme.render("certificate_pdf.html", view.paths.pdf, for_pdf=True, cert=view)
-        pdf = HTML(string=html, base_url=str(site.root)).write_pdf()
+        url = site.base_url + view.paths.page
+        html = theme.render("certificate_pdf.html", view.paths.pdf, for_pdf=True, cert=view,
+                            fit=fit_text(view), credential_url=url, qr_code=qr_code_data_uri(url))
+        pdf = HTML(string=html, base_url=theme.static_dir.as_uri() + "/").write_pdf()
         signature = gpg.sign(pdf, keyid=signer.fingerprint, detach=True, binary=False)
         assert signature.data
     return time.perf_counter() - started
@@ -156,7 +162,7 @@ def main() -> None:
     args = parser.parse_args()
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="sitegen-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {os.cpu_count()} cores; work folder {workdir}")
+    print(f"machine: {os.cpu_count()} cores; work folder {workdir}", flush=True)
     try:
         for size in (int(s) for s in args.sizes.split(",") if s):
             page_only_figures(workdir, size, with_hugo=size == 10000)
