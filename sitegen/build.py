@@ -119,7 +119,7 @@ def _open_signer(site: Site):
     from sitegen.fonts import warn_if_slow_pdfs
     from sitegen.signing import Signer
 
-    warn_if_slow_pdfs()
+    warn_if_slow_pdfs()  # a signed build makes PDFs: say once if they will be slow
     return Signer.open(site.signing, site.root, allow_development_key=True)
 
 

@@ -149,8 +149,6 @@ def _run_publish(args) -> int:
                      max_deletes=args.max_deletes, base_url=site.base_url, log=log)
     if args.json:
         print(report.to_json())
-    else:
-        print(report.summary())
     return 0
 
 

@@ -26,6 +26,7 @@ def serve(site_dir: Path, port: int, out_dir: Path | None = None) -> int:
     if not _rebuild(options) and not out.is_dir():
         return 1
     server = Server()
+    logging.getLogger("livereload").propagate = False  # it prints its own lines already
     for name in WATCHED:
         path = site_dir / name
         if path.exists():
