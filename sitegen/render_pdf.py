@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import base64
 import functools
+import io
 import hashlib
 import re
-import struct
 import unicodedata
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,27 +247,16 @@ def qr_code_data_uri(text: str) -> str:
 
 
 def _png_1bit(rows: list[list[bool]], color: tuple[int, int, int]) -> bytes:
-    """A palette PNG: index 0 transparent, index 1 `color`. Deterministic bytes."""
+    """A two-colour palette PNG through Pillow: index 0 transparent, index 1 `color`."""
+    from PIL import Image
+
     width, height = len(rows[0]), len(rows)
-    raw = bytearray()
-    for row in rows:
-        raw.append(0)  # filter type: none
-        for start in range(0, width, 8):
-            byte = 0
-            for bit, dark in enumerate(row[start:start + 8]):
-                byte |= bool(dark) << (7 - bit)
-            raw.append(byte)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data)))
-
-    return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 3, 0, 0, 0))
-            + chunk(b"PLTE", bytes((255, 255, 255)) + bytes(color))
-            + chunk(b"tRNS", b"\x00")
-            + chunk(b"IDAT", zlib.compress(bytes(raw), 9))
-            + chunk(b"IEND", b""))
+    image = Image.new("P", (width, height), 0)
+    image.putpalette((255, 255, 255, *color))
+    image.putdata([1 if dark else 0 for row in rows for dark in row])
+    out = io.BytesIO()
+    image.save(out, format="PNG", transparency=0, bits=1)
+    return out.getvalue()
 
 
 # -- the work --------------------------------------------------------------------------
