@@ -107,6 +107,7 @@ def open_gpg(home: Path, gpg_binary: str = "gpg", *, create: bool = False,
         home.chmod(0o700)  # gpg refuses to trust a home others can read
     elif not home.is_dir():
         raise SitegenError(f"GNUPGHOME {home} does not exist")
+    _check_socket_path(home)
     # C locale: gpg's messages, which end up in our one-line errors, are plain ASCII.
     env = {**os.environ, "LC_ALL": "C"}
     env.pop("GNUPGHOME", None)
@@ -118,6 +119,22 @@ def open_gpg(home: Path, gpg_binary: str = "gpg", *, create: bool = False,
         raise SitegenError(f"cannot run gpg ({gpg_binary}): {exc}") from None
     gpg.decode_errors = "replace"
     return gpg
+
+
+# A Unix socket path holds at most 107 bytes; gpg-agent's longest is S.gpg-agent.browser.
+_SOCKET_PATH_LIMIT = 107
+
+
+def _check_socket_path(home: Path) -> None:
+    """gpg-agent puts its sockets in GNUPGHOME unless /run/user/<uid> exists; too deep a
+    home makes every signature fail with gpg's cryptic "No agent running"."""
+    if Path(f"/run/user/{os.getuid()}").is_dir():
+        return
+    if len(os.fsencode(home / "S.gpg-agent.browser")) > _SOCKET_PATH_LIMIT:
+        raise SitegenError(
+            f"GNUPGHOME {home}: path too long for gpg-agent's sockets "
+            f"(at most {_SOCKET_PATH_LIMIT - 20} characters); use a shorter folder "
+            "(SITEGEN_GNUPGHOME) or move the project")
 
 
 def generate_key(gpg: gnupg.GPG, algorithm: str, name: str, email: str | None = None,

@@ -392,3 +392,17 @@ def test_parse_statement_is_strict(damage, tmp_path):
     text = statement_for(make_credential(), make_site(tmp_path))
     with pytest.raises(ValueError):
         parse_statement(damage(text))
+
+
+def test_a_home_too_deep_for_gpg_agent_sockets_is_one_clear_line(tmp_path, no_signing_env):
+    import os as _os
+    from pathlib import Path
+
+    from sitegen.errors import SitegenError as _Error
+    from sitegen.signing import open_gpg
+
+    if Path(f"/run/user/{_os.getuid()}").is_dir():  # gpg then keeps its sockets there: no limit
+        return
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    with pytest.raises(_Error, match="path too long for gpg-agent's sockets"):
+        open_gpg(deep, create=True)
