@@ -108,8 +108,7 @@ def naive(jobs: list[render_pdf.PdfJob], theme: Theme) -> list[bytes]:
     base_url = theme.static_dir.as_uri() + "/"
     pdfs = []
     for job in jobs:
-        names = render_pdf.certificate_template_names(theme, job.credential,
-                                                      render_pdf.PDF_TEMPLATE)
+        names = theme.certificate_templates(render_pdf.PDF_TEMPLATE, job.credential)
         html = renderer._html(job, names, 1.0, RenderRecord())
         pdfs.append(weasyprint.HTML(string=html, base_url=base_url).write_pdf())
     return pdfs

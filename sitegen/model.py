@@ -104,6 +104,12 @@ class Site:
     def theme_dir(self) -> Path:
         return self.root / "themes" / self.theme
 
+    def subject_of(self, credential: "Credential") -> "Course | Program":
+        """The course or program a (validated) credential is for."""
+        if credential.is_course:
+            return self.courses[credential.course_id]
+        return self.programs[credential.program_id]
+
 
 # Credentials are NamedTuples, not dataclasses: a site holds hundreds of thousands of
 # them, and a tuple is built and unpickled several times faster (the no-op rebuild of

@@ -88,7 +88,7 @@ def site_settings_digest(site: Site, fingerprint: str | None, pages_only: bool,
     def digest(credential: Credential) -> str:
         key = credential.course_id or "program:" + (credential.program_id or "")
         if key not in cache:
-            subject = site.courses[credential.course_id] if credential.is_course else site.programs[credential.program_id]
+            subject = site.subject_of(credential)
             org = site.organizations[subject.org]
             signatories = [site.signatories.get(k) for k in subject.signatories]
             courses = [site.courses.get(c) for c in getattr(subject, "courses", ())]

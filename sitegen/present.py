@@ -137,11 +137,10 @@ def credential_paths(uuid: str) -> CertificateUrls:
 
 
 def present(credential: Credential, site: Site, today: dt.date) -> CertificateView:
+    subject = site.subject_of(credential)
     if credential.is_course:
-        subject = site.courses[credential.course_id]
         kind, kind_label, program_courses = "course", "Course certificate", ()
     else:
-        subject = site.programs[credential.program_id]
         kind, kind_label = "program", "Program certificate"
         program_courses = tuple(
             site.courses[c].title for c in subject.courses if c in site.courses

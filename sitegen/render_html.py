@@ -30,8 +30,7 @@ class SigningFacts:
 
 def certificate_page(theme: Theme, view: CertificateView, credential: Credential,
                      signing: SigningFacts, has_pdf: bool, record: RenderRecord) -> str:
-    names = theme.certificate_templates("certificate.html", _org_key(theme.site, credential),
-                                        credential.course_id, credential.certificate_type)
+    names = theme.certificate_templates("certificate.html", credential)
     return theme.render(
         names, view.paths.page + "index.html", record=record,
         cert=view, fingerprint=signing.fingerprint, development_key=signing.development_key,
@@ -129,7 +128,3 @@ def not_found_page(theme: Theme) -> str:
     # Served from any depth, so its links must be absolute.
     return theme.render("404.html", "404.html")
 
-
-def _org_key(site: Site, credential: Credential) -> str:
-    subject = site.courses[credential.course_id] if credential.is_course else site.programs[credential.program_id]
-    return subject.org

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import base64
 import functools
-import io
 import hashlib
+import io
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -304,7 +304,7 @@ class _Renderer:
             return self._failure(job, None, f"the {view.kind} title in site.yml: {message}",
                                  RenderRecord())
         used = RenderRecord()
-        names = certificate_template_names(self.theme, job.credential, PDF_TEMPLATE)
+        names = self.theme.certificate_templates(PDF_TEMPLATE, job.credential)
         try:
             html = self._html(job, names, SCALES[scale_index], used)
         except Exception as error:  # a theme error must not stop the other certificates
@@ -393,17 +393,6 @@ class _Renderer:
 
     def _credential_url(self, view: CertificateView) -> str:
         return self.site.base_url + view.paths.page
-
-
-def certificate_template_names(theme: Theme, credential: Credential, base: str) -> list[str]:
-    """The override chain (org, course or program, mode) for one credential's template."""
-    site = theme.site
-    if credential.is_course:
-        subject_id, org = credential.course_id, site.courses[credential.course_id].org
-    else:
-        subject_id, org = credential.program_id, site.programs[credential.program_id].org
-    mode = credential.certificate_type if credential.is_course else None
-    return theme.certificate_templates(base, org, subject_id, mode)
 
 
 def _chosen(theme: Theme, names: list[str]) -> str:

@@ -14,7 +14,6 @@ build knows exactly which outputs a changed theme file affects.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import hashlib
 import re
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import jinja2
 
-from sitegen.model import Site
+from sitegen.model import Credential, Site
 
 ASSETS_DIR = "assets"
 _used: contextvars.ContextVar[set | None] = contextvars.ContextVar("sitegen_used", default=None)
@@ -88,12 +87,12 @@ class Theme:
             record.assets.update(n for kind, n in used if kind == "asset")
         return html
 
-    def certificate_templates(self, base: str, org: str, course_id: str | None, mode: str | None) -> list[str]:
-        names = [f"org/{org}/{base}"]
-        if course_id:
-            names.append(f"course/{safe_name(course_id)}/{base}")
-        if mode:
-            names.append(f"mode/{mode}/{base}")
+    def certificate_templates(self, base: str, credential: Credential) -> list[str]:
+        """The override chain for one credential: organization, course or program, mode, theme."""
+        subject = self.site.subject_of(credential)
+        names = [f"org/{subject.org}/{base}", f"course/{safe_name(subject.id)}/{base}"]
+        if credential.certificate_type:
+            names.append(f"mode/{credential.certificate_type}/{base}")
         return names + [base]
 
     def template_digest(self, name: str) -> str:
@@ -198,14 +197,3 @@ def _tojson_safe(value) -> jinja2.utils.markupsafe.Markup:
                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(raw, escaped)
     return jinja2.utils.markupsafe.Markup(text)
-
-
-@contextlib.contextmanager
-def recording():
-    """Record templates/assets used inside the block (for renders outside Theme.render)."""
-    used: set = set()
-    token = _used.set(used)
-    try:
-        yield used
-    finally:
-        _used.reset(token)
