@@ -72,7 +72,7 @@ def build(options: BuildOptions) -> BuildReport:
     today = options.today or dt.date.today()
     signer = None if options.pages_only else _open_signer(site)
     theme = Theme(site)
-    signing = SigningFacts(signer.fingerprint, signer.is_development_key) if signer else SigningFacts(None, False)
+    signing = SigningFacts.of(signer)
     report.fingerprint, report.development_key = signing.fingerprint, signing.development_key
 
     state = BuildState.load(out)

@@ -52,9 +52,7 @@ class CredentialRenderer:
 
     @property
     def signing(self) -> SigningFacts:
-        if self.signer is None:
-            return SigningFacts(None, False)
-        return SigningFacts(self.signer.fingerprint, self.signer.is_development_key)
+        return SigningFacts.of(self.signer)
 
     def render_batch(self, credentials: list[Credential], old_pdf_hashes: dict[str, str | None]) -> list[CredentialResult]:
         views = [present(c, self.site, self.today) for c in credentials]
@@ -72,7 +70,7 @@ class CredentialRenderer:
 
         jobs = [PdfJob(c, v) for c, v in zip(credentials, views) if v.status != "revoked"]
         results = render_pdfs(jobs, self.theme) if jobs else []
-        return {r.uuid: (r.pdf, _problem_text(r.problem), r.used) for r in results}
+        return {r.uuid: (r.pdf, str(r.problem) if r.problem else None, r.used) for r in results}
 
     def _finish_one(self, credential: Credential, view: CertificateView, pdf, old_pdf_hash) -> CredentialResult:
         record = RenderRecord()
@@ -122,14 +120,6 @@ class CredentialRenderer:
         html = certificate_page(self.theme, view, credential, self.signing, pdf_bytes is not None, record)
         write_atomic(folder / "index.html", html.encode("utf-8"))
         return pdf_sha256
-
-
-def _problem_text(problem) -> str | None:
-    # The report is per credential already; the message says what is wrong and where.
-    if problem is None:
-        return None
-    return f"{problem.field + ': ' if problem.field else ''}{problem.message} ({problem.file}" + (
-        f":{problem.line})" if problem.line else ")")
 
 
 # -- worker processes -------------------------------------------------------------

@@ -27,6 +27,13 @@ class SigningFacts:
     fingerprint: str | None
     development_key: bool
 
+    @classmethod
+    def of(cls, signer) -> "SigningFacts":
+        """From a sitegen.signing.Signer, or None for a build without signatures."""
+        if signer is None:
+            return cls(None, False)
+        return cls(signer.fingerprint, signer.is_development_key)
+
 
 def certificate_page(theme: Theme, view: CertificateView, credential: Credential,
                      signing: SigningFacts, has_pdf: bool, record: RenderRecord) -> str:
