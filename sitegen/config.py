@@ -226,13 +226,11 @@ def _courses(data, check, organizations, signatories) -> dict[str, Course]:
         values = check.section(entry, COURSE_OPTIONS, where, _line(data, key))
         if not values:
             continue
-        _check_reference(entry, "org", values["org"], organizations, "organization", where, check)
+        _check_subject_references(entry, values, where, organizations, signatories, check)
         for mode in values["modes"]:
             if mode not in CERTIFICATE_MODES:
                 check.problem(_line(entry, "modes"), f"{where}.modes",
                               f"unknown mode {mode!r} (known: {', '.join(CERTIFICATE_MODES)})")
-        for signatory in values["signatories"]:
-            _check_reference(entry, "signatories", signatory, signatories, "signatory", where, check)
         result[key] = Course(
             id=key, title=values["title"], org=values["org"], modes=tuple(values["modes"]),
             signatories=tuple(values["signatories"]), description=values["description"],
@@ -247,11 +245,9 @@ def _programs(data, check, organizations, signatories, courses) -> dict[str, Pro
         values = check.section(entry, PROGRAM_OPTIONS, where, _line(data, key))
         if not values:
             continue
-        _check_reference(entry, "org", values["org"], organizations, "organization", where, check)
+        _check_subject_references(entry, values, where, organizations, signatories, check)
         for course in values["courses"]:
             _check_reference(entry, "courses", course, courses, "course", where, check)
-        for signatory in values["signatories"]:
-            _check_reference(entry, "signatories", signatory, signatories, "signatory", where, check)
         result[key] = Program(
             id=key, title=values["title"], org=values["org"], courses=tuple(values["courses"]),
             signatories=tuple(values["signatories"]), description=values["description"],
@@ -280,6 +276,13 @@ def _keyed_entries(data: dict, where: str, check: _Checker):
                           "keys are letters, digits and . _ - + : (no spaces)")
             continue
         yield key, entry
+
+
+def _check_subject_references(entry, values, where, organizations, signatories, check: _Checker) -> None:
+    """What courses and programs both name: their organization and their signatories."""
+    _check_reference(entry, "org", values["org"], organizations, "organization", where, check)
+    for signatory in values["signatories"]:
+        _check_reference(entry, "signatories", signatory, signatories, "signatory", where, check)
 
 
 def _check_reference(entry, field, value, known: dict, what: str, where: str, check: _Checker) -> None:
