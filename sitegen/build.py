@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sitegen.config import load_site
 from sitegen.content import load_content_pages
-from sitegen.errors import InputProblems
+from sitegen.errors import InputProblems, SitegenError
 from sitegen.model import Credential, Site
 from sitegen.output import forget_known_folders, remove_file, remove_tree, sweep_temporary_files, write_if_changed
 from sitegen.plan import plan_build, site_settings_digest
@@ -83,7 +83,7 @@ def build(options: BuildOptions) -> BuildReport:
     renderer = CredentialRenderer(site, theme, signer, out, today, options.pages_only)
     _render_all(plan, state, renderer, options, report, out)
     _remove_credentials(plan.removed, state, out, report)
-    shared_before = dict(state.shared_pages)
+    shared_before = list(state.shared_pages)
     if options.shard is None or options.shard[0] == 1:
         _write_site_pages(theme, pages, signer, signing, state, out, report)
     if report.generated or report.removed or state.shared_pages != shared_before:
@@ -214,7 +214,7 @@ def _write_site_pages(theme: Theme, pages, signer, signing: SigningFacts, state:
     for path in sorted(set(state.shared_pages) - set(files)):
         remove_file(out / path)  # a deleted content page or an old asset fingerprint
     _remove_stale_assets(out, {a.published for a in theme.assets.values()})
-    state.shared_pages = {path: "" for path in sorted(files)}
+    state.shared_pages = sorted(files)
 
 
 def _remove_stale_assets(out: Path, current: set[str]) -> None:
@@ -244,8 +244,6 @@ def _clean(out: Path) -> None:
 
 def _refuse_dangerous_output(site: Site, out: Path) -> None:
     """--clean deletes the output folder: never let it be the project or a parent of it."""
-    from sitegen.errors import SitegenError
-
     root = site.root.resolve()
     if out == root or root.is_relative_to(out):
         raise SitegenError(f"--out {out}: must not be the project folder or one of its parents")

@@ -20,7 +20,7 @@ from sitegen.output import write_atomic
 
 STATE_DIR = ".sitegen"
 STATE_FILE = "state.json"
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 
 
 @dataclass
@@ -35,7 +35,9 @@ class BuildState:
     credentials: dict[str, CredentialState] = field(default_factory=dict)
     # Each set maps a theme file name ("template:certificate.html", "asset:site.css") to its digest.
     theme_file_sets: list[dict[str, str]] = field(default_factory=list)
-    shared_pages: dict[str, str] = field(default_factory=dict)  # output path -> digest
+    # Site-wide files (content pages, keys, verify, assets) written last time, so that the
+    # ones no longer produced (a deleted page, an old asset fingerprint) can be removed.
+    shared_pages: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, out_dir: Path) -> "BuildState":
@@ -50,7 +52,7 @@ class BuildState:
             uuid: CredentialState(entry[0], entry[1], entry[2])
             for uuid, entry in data["credentials"].items()
         }
-        return cls(credentials, data["theme_file_sets"], data.get("shared_pages", {}))
+        return cls(credentials, data["theme_file_sets"], data["shared_pages"])
 
     def save(self, out_dir: Path) -> None:
         data = {
