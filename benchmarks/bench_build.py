@@ -128,12 +128,12 @@ def naive_loop_seconds(project: Path, count: int) -> float:
     import gnupg
     from weasyprint import HTML
 
-    from sitegen.config import load_site
-    from sitegen.present import present
-    from sitegen.render_pdf import fit_text, qr_code_data_uri
-    from sitegen.record_cache import load_credentials
-    from sitegen.signing import Signer
-    from sitegen.theme import Theme
+    from sitegen.load.config import load_site
+    from sitegen.render.view import present
+    from sitegen.render.pdf import fit_text, qr_code_data_uri
+    from sitegen.load.record_cache import load_credentials
+    from sitegen.sign.gpg import Signer
+    from sitegen.render.theme import Theme
 
     site = load_site(project)
     credentials = load_credentials(site, None).credentials

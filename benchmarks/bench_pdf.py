@@ -8,7 +8,7 @@ throw-away project that uses the real default theme, then renders their PDFs:
 
 * naive: for each credential, the same HTML through `weasyprint.HTML(string=...)
   .write_pdf()`, one after the other (what one writes without thinking about speed);
-* batched: `sitegen.render_pdf.render_pdfs`, which lays certificates out as the pages of
+* batched: `sitegen.render.pdf.render_pdfs`, which lays certificates out as the pages of
   one document and writes each page as its own PDF (plus the one-page checks, the
   metadata and the glyph coverage check, which the naive loop does not do).
 
@@ -31,13 +31,13 @@ sys.path.insert(0, str(REPO))
 
 import weasyprint  # noqa: E402
 
-from sitegen import fonts, render_pdf  # noqa: E402
+from sitegen.render import fonts, render_pdf  # noqa: E402
 from sitegen.model import (  # noqa: E402
     Attribute, Course, Credential, Organization, PublishSettings, Signatory, SigningSettings,
     Site, SourceLocation,
 )
-from sitegen.present import present  # noqa: E402
-from sitegen.theme import RenderRecord, Theme  # noqa: E402
+from sitegen.render.view import present  # noqa: E402
+from sitegen.render.theme import RenderRecord, Theme  # noqa: E402
 
 NAMES = {
     "latin": ["Zoë Åkerlund", "François Lefèvre", "Łukasz Wiśniewski", "Ngọc Trâm Nguyễn",

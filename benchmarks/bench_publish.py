@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from s3server import DUMMY_ENV, s3_client  # noqa: E402
 
 from sitegen.model import PublishSettings  # noqa: E402
-from sitegen.publish import publish  # noqa: E402
-from sitegen.publish_plan import MANIFEST_KEY  # noqa: E402
+from sitegen.publish.sync import publish  # noqa: E402
+from sitegen.publish.plan import MANIFEST_KEY  # noqa: E402
 
 
 def credential_files(rng: random.Random, index: int) -> dict[str, bytes]:

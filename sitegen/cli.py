@@ -83,7 +83,7 @@ def _add_build(commands) -> None:
 
 
 def _run_build(args) -> int:
-    from sitegen.build import BuildOptions, build
+    from sitegen.commands.build import BuildOptions, build
 
     if args.jobs < 0:
         raise SitegenError("--jobs: must be 0 (one per core) or more")
@@ -119,7 +119,7 @@ def _add_serve(commands) -> None:
 
 
 def _run_serve(args) -> int:
-    from sitegen.serve import serve
+    from sitegen.commands.serve import serve
 
     return serve(args.site.resolve(), args.port, args.out)
 
@@ -138,8 +138,8 @@ def _add_publish(commands) -> None:
 
 
 def _run_publish(args) -> int:
-    from sitegen.config import load_site
-    from sitegen.publish import publish
+    from sitegen.load.config import load_site
+    from sitegen.publish.sync import publish
 
     site = load_site(args.site.resolve())
     build_dir = (args.out or site.root / "build").resolve()
@@ -186,8 +186,8 @@ def _add_keys(commands) -> None:
 
 
 def _run_keys_init(args) -> int:
-    from sitegen.config import load_site
-    from sitegen.keys import init_key
+    from sitegen.load.config import load_site
+    from sitegen.sign.keys import init_key
 
     site = load_site(args.site.resolve())
     fingerprint = init_key(site.signing, site.root, algorithm=args.algorithm or site.signing.algorithm,
@@ -198,8 +198,8 @@ def _run_keys_init(args) -> int:
 
 
 def _run_keys_export(args) -> int:
-    from sitegen.config import load_site
-    from sitegen.keys import export_key
+    from sitegen.load.config import load_site
+    from sitegen.sign.keys import export_key
 
     site = load_site(args.site.resolve())
     fingerprint, armored = export_key(site.signing, site.root)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen import __version__
-from sitegen.output import write_atomic
-from sitegen.state import STATE_DIR
+from sitegen.write.files import write_atomic
+from sitegen.plan.state import STATE_DIR
 
 LAST_BUILD_FILE = "last-build.json"
 

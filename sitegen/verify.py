@@ -28,10 +28,10 @@ from pypdf import PdfReader
 
 from sitegen import __version__
 from sitegen.errors import SitegenError
-from sitegen.present import credential_paths
-from sitegen.render_html import API_PDF_HASHES, KEY_FILE
-from sitegen.signing import DEV_KEY_COMMENT, gpg_message, open_gpg
-from sitegen.statement import NONE, parse_statement
+from sitegen.render.view import credential_paths
+from sitegen.render.html import API_PDF_HASHES, KEY_FILE
+from sitegen.sign.gpg import DEV_KEY_COMMENT, gpg_message, open_gpg
+from sitegen.sign.statement import NONE, parse_statement
 
 VALID, INVALID, REVOKED, EXPIRED, UNKNOWN = "valid", "invalid", "revoked", "expired", "unknown"
 MAX_DOWNLOAD = 50 * 1024 * 1024

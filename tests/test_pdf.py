@@ -21,14 +21,15 @@ import pytest
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
-from sitegen import fonts, render_pdf
+from sitegen.render import fonts
+from sitegen.render import pdf as render_pdf
 from sitegen.model import (
     Attribute, Course, Credential, Organization, Program, PublishSettings, Signatory,
     SigningSettings, Site, SourceLocation,
 )
-from sitegen.present import present
-from sitegen.render_pdf import PdfJob
-from sitegen.theme import Theme
+from sitegen.render.view import present
+from sitegen.render.pdf import PdfJob
+from sitegen.render.theme import Theme
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = dt.date(2025, 1, 1)
@@ -395,10 +396,10 @@ def test_harfbuzz_subsetting_is_detected_and_missing_it_warns_once(monkeypatch, 
     fonts.warn_if_slow_pdfs.cache_clear()
     monkeypatch.setattr(fonts, "harfbuzz_subset_available", lambda: False)
     try:
-        with caplog.at_level(logging.WARNING, logger="sitegen.fonts"):
+        with caplog.at_level(logging.WARNING, logger="sitegen.render.fonts"):
             assert "5 times slower" in fonts.warn_if_slow_pdfs()
             fonts.warn_if_slow_pdfs()
-        assert len([r for r in caplog.records if r.name == "sitegen.fonts"]) == 1
+        assert len([r for r in caplog.records if r.name == "sitegen.render.fonts"]) == 1
     finally:
         fonts.warn_if_slow_pdfs.cache_clear()
 

@@ -33,8 +33,8 @@ from s3server import (  # noqa: F401  (fixtures)
 )
 from sitegen.errors import SitegenError
 from sitegen.model import CachePolicy, PublishSettings
-from sitegen.publish import PublishTarget, RetryPolicy, publish, resolve_target
-from sitegen.publish_plan import MANIFEST_KEY, collapse_paths, invalidation_paths
+from sitegen.publish.sync import PublishTarget, RetryPolicy, publish, resolve_target
+from sitegen.publish.plan import MANIFEST_KEY, collapse_paths, invalidation_paths
 
 UUIDS = [uuid.uuid5(uuid.NAMESPACE_URL, f"credential-{i}").hex for i in range(40)]
 FAST = RetryPolicy(botocore_attempts=2, attempts=4, backoff=0.01)
@@ -519,7 +519,7 @@ KILLED_PUBLISH = """
 import json, sys
 from pathlib import Path
 from sitegen.model import CachePolicy, PublishSettings
-from sitegen.publish import publish
+from sitegen.publish.sync import publish
 args = json.loads(sys.argv[1])
 settings = PublishSettings(bucket=args["bucket"], cache=CachePolicy(**args["cache"]))
 publish(Path(args["build"]), settings, endpoint_url=args["endpoint"], environ={}, jobs=1)

@@ -10,13 +10,13 @@ import time
 import pytest
 from gpgkeys import gpg, gpg_key, make_key, new_home, no_signing_env, stop_agent  # noqa: F401
 
-from sitegen import signing
+from sitegen.sign import gpg as signing
 from sitegen.errors import SitegenError
-from sitegen.keys import export_key, init_key
+from sitegen.sign.keys import export_key, init_key
 from sitegen.model import Credential, Organization, Course, PublishSettings, Site, SigningSettings
-from sitegen.present import present
-from sitegen.signing import Signer, locate_key
-from sitegen.statement import FIELDS, clean_value, parse_statement, statement_text
+from sitegen.render.view import present
+from sitegen.sign.gpg import Signer, locate_key
+from sitegen.sign.statement import FIELDS, clean_value, parse_statement, statement_text
 
 pytestmark = pytest.mark.usefixtures("no_signing_env")
 
@@ -399,7 +399,7 @@ def test_a_home_too_deep_for_gpg_agent_sockets_is_one_clear_line(tmp_path, no_si
     from pathlib import Path
 
     from sitegen.errors import SitegenError as _Error
-    from sitegen.signing import open_gpg
+    from sitegen.sign.gpg import open_gpg
 
     if Path(f"/run/user/{_os.getuid()}").is_dir():  # gpg then keeps its sockets there: no limit
         return

@@ -20,9 +20,9 @@ from pypdf.generic import DecodedStreamObject
 
 from sitegen.errors import SitegenError
 from sitegen.model import Course, Credential, Organization, PublishSettings, Site, SigningSettings
-from sitegen.present import present
-from sitegen.signing import Signer
-from sitegen.statement import statement_text
+from sitegen.render.view import present
+from sitegen.sign.gpg import Signer
+from sitegen.sign.statement import statement_text
 from sitegen.verify import parse_credential_url, pdf_claim, verify, verify_command
 
 pytestmark = pytest.mark.usefixtures("no_signing_env")

@@ -18,7 +18,7 @@ GOLDEN = TESTS / "golden" / "sample_site"
 
 def build_sample(out: Path) -> None:
     sys.path.insert(0, str(TESTS.parent))
-    from sitegen.build import BuildOptions, build
+    from sitegen.commands.build import BuildOptions, build
 
     site = Path(tempfile.mkdtemp()) / "site"
     shutil.copytree(TESTS / "sample_site", site)

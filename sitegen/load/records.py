@@ -16,7 +16,7 @@ from typing import Iterator
 
 from sitegen.errors import Problem
 from sitegen.model import SourceLocation
-from sitegen.yamlsource import YamlSyntaxError, load_yaml
+from sitegen.load.yamlsource import YamlSyntaxError, load_yaml
 
 RECORDS_DIR = "credentials_data"
 RECORD_SUFFIXES = (".csv", ".jsonl", ".json", ".yml", ".yaml")

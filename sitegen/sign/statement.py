@@ -14,7 +14,7 @@ import unicodedata
 from typing import Callable
 
 from sitegen.model import Site
-from sitegen.present import CertificateView
+from sitegen.render.view import CertificateView
 
 HEADER = "sitegen credential statement, version 1"
 # (label in the text, key in parse_statement's dict), in the order they are written.

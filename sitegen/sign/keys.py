@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sitegen.errors import SitegenError
 from sitegen.model import SigningSettings
-from sitegen.signing import KEY_ENV, Signer, generate_key, locate_key, open_gpg
+from sitegen.sign.gpg import KEY_ENV, Signer, generate_key, locate_key, open_gpg
 
 log = logging.getLogger("sitegen")
 

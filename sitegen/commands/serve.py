@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from sitegen.build import BuildOptions, build
+from sitegen.commands.build import BuildOptions, build
 from sitegen.errors import InputProblems, SitegenError
 
 log = logging.getLogger("sitegen")

@@ -12,7 +12,7 @@ from pathlib import Path
 import markdown
 
 from sitegen.errors import Problem
-from sitegen.yamlsource import YamlSyntaxError, load_yaml
+from sitegen.load.yamlsource import YamlSyntaxError, load_yaml
 
 CONTENT_DIR = "content"
 FRONT_MATTER_OPTIONS = ("title", "description")

@@ -24,7 +24,7 @@ from sitegen.model import (
     Signatory,
     Site,
 )
-from sitegen.yamlsource import LocatedDict, YamlSyntaxError, load_yaml
+from sitegen.load.yamlsource import LocatedDict, YamlSyntaxError, load_yaml
 
 SITE_FILE = "site.yml"
 

@@ -15,9 +15,9 @@ from typing import Callable
 
 from sitegen import __version__
 from sitegen.model import Credential, Site
-from sitegen.present import certificate_status
-from sitegen.state import BuildState
-from sitegen.validate import is_valid_uuid
+from sitegen.render.view import certificate_status
+from sitegen.plan.state import BuildState
+from sitegen.load.validate import is_valid_uuid
 
 # Bump when the meaning of the outputs changes in a way the inputs do not show.
 OUTPUT_FORMAT = "1"

@@ -21,7 +21,7 @@ from sitegen.model import (
     Credential,
     Site,
 )
-from sitegen.records import RawRecord
+from sitegen.load.records import RawRecord
 
 UUID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 _API_UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

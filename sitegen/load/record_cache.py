@@ -16,10 +16,10 @@ from pathlib import Path
 
 from sitegen.errors import Problem
 from sitegen.model import Credential, Site
-from sitegen.output import write_atomic
-from sitegen.plan import record_digest
-from sitegen.records import read_record_file, record_files
-from sitegen.validate import duplicate_problems, validate_record
+from sitegen.write.files import write_atomic
+from sitegen.plan.build_plan import record_digest
+from sitegen.load.records import read_record_file, record_files
+from sitegen.load.validate import duplicate_problems, validate_record
 
 CACHE_FORMAT = b"sitegen-records-2\n"
 

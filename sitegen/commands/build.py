@@ -17,20 +17,20 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from sitegen.config import load_site
-from sitegen.content import load_content_pages
+from sitegen.load.config import load_site
+from sitegen.load.content import load_content_pages
 from sitegen.errors import InputProblems, SitegenError
 from sitegen.model import Credential, Site
-from sitegen.output import forget_known_folders, remove_file, remove_tree, sweep_temporary_files, write_if_changed
-from sitegen.plan import plan_build, site_settings_digest
+from sitegen.write.files import forget_known_folders, remove_file, remove_tree, sweep_temporary_files, write_if_changed
+from sitegen.plan.build_plan import plan_build, site_settings_digest
 from sitegen.progress import Progress
-from sitegen.record_cache import load_credentials
-from sitegen.render_credentials import CredentialRenderer, CredentialResult, init_worker, render_batch_in_worker
-from sitegen.render_html import API_CREDENTIALS, API_PDF_HASHES, KEY_FILE, SigningFacts
-from sitegen.render_html import content_page, keys_page, not_found_page, verify_page
+from sitegen.load.record_cache import load_credentials
+from sitegen.render.credential import CredentialRenderer, CredentialResult, init_worker, render_batch_in_worker
+from sitegen.render.html import API_CREDENTIALS, API_PDF_HASHES, KEY_FILE, SigningFacts
+from sitegen.render.html import content_page, keys_page, not_found_page, verify_page
 from sitegen.report import BuildReport
-from sitegen.state import STATE_DIR, BuildState, CredentialState
-from sitegen.theme import ASSETS_DIR, Theme
+from sitegen.plan.state import STATE_DIR, BuildState, CredentialState
+from sitegen.render.theme import ASSETS_DIR, Theme
 
 log = logging.getLogger("sitegen")
 BATCH_SIZE = 25  # credentials per worker task: enough to batch PDF layout, small enough to balance
@@ -116,15 +116,15 @@ def _load_inputs(site: Site, out: Path):
 
 
 def _open_signer(site: Site):
-    from sitegen.fonts import warn_if_slow_pdfs
-    from sitegen.signing import Signer
+    from sitegen.render.fonts import warn_if_slow_pdfs
+    from sitegen.sign.gpg import Signer
 
     warn_if_slow_pdfs()  # a signed build makes PDFs: say once if they will be slow
     return Signer.open(site.signing, site.root, allow_development_key=True)
 
 
 def _pdf_renderer_fingerprint() -> str:
-    from sitegen.render_pdf import renderer_fingerprint
+    from sitegen.render.pdf import renderer_fingerprint
 
     return renderer_fingerprint()
 

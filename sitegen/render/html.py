@@ -10,10 +10,10 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from sitegen.content import ContentPage
+from sitegen.load.content import ContentPage
 from sitegen.model import Credential, Site
-from sitegen.present import CertificateView
-from sitegen.theme import RenderRecord, Theme
+from sitegen.render.view import CertificateView
+from sitegen.render.theme import RenderRecord, Theme
 
 API_CREDENTIALS = "api/v1/credentials/"
 API_PDF_HASHES = "api/v1/pdf-sha256/"
@@ -29,7 +29,7 @@ class SigningFacts:
 
     @classmethod
     def of(cls, signer) -> "SigningFacts":
-        """From a sitegen.signing.Signer, or None for a build without signatures."""
+        """From a sitegen.sign.gpg.Signer, or None for a build without signatures."""
         if signer is None:
             return cls(None, False)
         return cls(signer.fingerprint, signer.is_development_key)

@@ -36,7 +36,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from sitegen.errors import SitegenError
 from sitegen.model import PublishSettings
-from sitegen.publish_plan import (
+from sitegen.publish.plan import (
     MANIFEST_KEY,
     PHASE_NAMES,
     LocalObject,

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sitegen.output import write_atomic
+from sitegen.write.files import write_atomic
 
 STATE_DIR = ".sitegen"
 STATE_FILE = "state.json"

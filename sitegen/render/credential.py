@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen.model import Credential, Site
-from sitegen.output import remove_file, write_atomic
-from sitegen.present import CertificateView, present
-from sitegen.render_html import API_CREDENTIALS, API_PDF_HASHES, SigningFacts, certificate_page, credential_json, pdf_hash_json
-from sitegen.render_image import ShareCards
-from sitegen.theme import RenderRecord, Theme
+from sitegen.write.files import remove_file, write_atomic
+from sitegen.render.view import CertificateView, present
+from sitegen.render.html import API_CREDENTIALS, API_PDF_HASHES, SigningFacts, certificate_page, credential_json, pdf_hash_json
+from sitegen.render.share_card import ShareCards
+from sitegen.render.theme import RenderRecord, Theme
 
 
 @dataclass
@@ -42,7 +42,7 @@ class CredentialResult:
 class CredentialRenderer:
     site: Site
     theme: Theme
-    signer: object | None  # sitegen.signing.Signer; None for a pages-only build
+    signer: object | None  # sitegen.sign.gpg.Signer; None for a pages-only build
     out_dir: Path
     today: dt.date
     pages_only: bool = False
@@ -66,7 +66,7 @@ class CredentialRenderer:
         """uuid -> (pdf bytes or None, error or None, RenderRecord) for those that get a PDF."""
         if self.pages_only:
             return {}
-        from sitegen.render_pdf import PdfJob, render_pdfs
+        from sitegen.render.pdf import PdfJob, render_pdfs
 
         jobs = [PdfJob(c, v) for c, v in zip(credentials, views) if v.status != "revoked"]
         results = render_pdfs(jobs, self.theme) if jobs else []
@@ -105,7 +105,7 @@ class CredentialRenderer:
         if old_pdf_hash and old_pdf_hash != pdf_sha256:
             remove_file(self.out_dir / API_PDF_HASHES / old_pdf_hash)
         if self.signer is not None:
-            from sitegen.statement import statement_text
+            from sitegen.sign.statement import statement_text
 
             text = statement_text(view, self.site, pdf_sha256, self.signer.fingerprint,
                                   lambda path: self.site.base_url + path)
