@@ -132,13 +132,13 @@ def naive_loop_seconds(project: Path, count: int) -> float:
     from sitegen.render.view import present
     from sitegen.render.pdf import fit_text, qr_code_data_uri
     from sitegen.load.record_cache import load_credentials
-    from sitegen.sign.gpg import Signer
+    from sitegen.sign.gpg import GpgSigner
     from sitegen.render.theme import Theme
 
     site = load_site(project)
     credentials = load_credentials(site, None).credentials
     theme = Theme(site)
-    signer = Signer.open(site.signing, site.root, allow_development_key=True)
+    signer = GpgSigner.open(site.signing, site.root, allow_development_key=True)
     gpg = gnupg.GPG(gnupghome=str(signer.home))
     today = dt.date.today()
     started = time.perf_counter()

@@ -31,7 +31,8 @@ sys.path.insert(0, str(REPO))
 
 import weasyprint  # noqa: E402
 
-from sitegen.render import fonts, render_pdf  # noqa: E402
+from sitegen.render import fonts  # noqa: E402
+from sitegen.render import pdf as render_pdf  # noqa: E402
 from sitegen.model import (  # noqa: E402
     Attribute, Course, Credential, Organization, PublishSettings, Signatory, SigningSettings,
     Site, SourceLocation,

@@ -11,10 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen import __version__
+from sitegen.layout import LAST_BUILD_FILE
 from sitegen.write.files import write_atomic
-from sitegen.plan.state import STATE_DIR
-
-LAST_BUILD_FILE = "last-build.json"
 
 
 @dataclass
@@ -65,4 +63,4 @@ class BuildReport:
         data = self.to_dict()
         if len(data["credentials"]) > 1000:
             data["credentials"] = {u: c for u, c in data["credentials"].items() if c["state"] == "error"}
-        write_atomic(out_dir / STATE_DIR / LAST_BUILD_FILE, json.dumps(data, indent=1).encode("utf-8"))
+        write_atomic(out_dir / LAST_BUILD_FILE, json.dumps(data, indent=1).encode("utf-8"))

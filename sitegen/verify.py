@@ -28,22 +28,16 @@ from pypdf import PdfReader
 
 from sitegen import __version__
 from sitegen.errors import SitegenError
-from sitegen.render.view import credential_paths
-from sitegen.render.html import API_PDF_HASHES, KEY_FILE
+from sitegen.layout import KEY_FILE, CredentialPaths, is_uuid, pdf_hash_path
 from sitegen.sign.gpg import DEV_KEY_COMMENT, gpg_message, open_gpg
 from sitegen.sign.statement import NONE, parse_statement
 
 VALID, INVALID, REVOKED, EXPIRED, UNKNOWN = "valid", "invalid", "revoked", "expired", "unknown"
 MAX_DOWNLOAD = 50 * 1024 * 1024
-_UUID = re.compile(r"[0-9a-f]{32}")
 _CREDENTIAL_PATH = re.compile(r"(?P<prefix>/(?:.*/)?)credentials/(?P<id>[^/]+)(?:/(?:index\.html)?)?")
 _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"']+")
 # Only the site's public key is in the keyring; gpg must not fetch or start anything.
 _VERIFY_OPTIONS = ("--no-autostart", "--no-auto-key-retrieve", "--trust-model", "always")
-
-
-def is_uuid(value: object) -> bool:
-    return isinstance(value, str) and _UUID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -174,7 +168,7 @@ def _verify_pdf(data: bytes, build_dir, base_url, today, gpg_binary) -> Verifica
 
 def _judge(site, keyring, uuid, sha256, signature, today) -> Verification:
     """The verdict from the credential's signed statement (and the PDF's signature)."""
-    armored = site.read(credential_paths(uuid).statement)
+    armored = site.read(CredentialPaths(uuid).statement)
     if armored is None:
         if signature is not None:
             return site.answer(UNKNOWN, "the PDF's signature is good, but the site publishes no "
@@ -347,7 +341,7 @@ def _evidence_site(build_dir, base_url, named_base) -> _Site | None:
 
 
 def _uuid_by_sha256(site: _Site, sha256: str) -> str | None:
-    body = site.read(API_PDF_HASHES + sha256)
+    body = site.read(pdf_hash_path(sha256))
     try:
         uuid = json.loads(body)["uuid"] if body else None
     except (ValueError, TypeError, KeyError):
@@ -373,7 +367,7 @@ class _Statement:
 
 
 def _pdf_signature(site: _Site, keyring: _Keyring, uuid: str, data: bytes) -> _Signature | None:
-    signature = site.read(credential_paths(uuid).signature)
+    signature = site.read(CredentialPaths(uuid).signature)
     return None if signature is None else keyring.detached(signature, data)
 
 

@@ -109,14 +109,15 @@ def test_all_problems_are_reported_at_once(sample_site, sitegen):
     assert "3 problem(s)" in result.err
 
 
-def test_failed_build_is_recorded_for_publish(sample_site, sitegen):
-    import json
-
+def test_a_build_with_bad_input_writes_nothing(sample_site, sitegen):
     assert sitegen("build", "--site", sample_site, "--pages-only").code == 0
+    build = sample_site / "build"
+    before = {p: p.read_bytes() for p in build.rglob("*") if p.is_file()}
     _replace(sample_site, CSV, ",zoe,", ",,")
-    sitegen("build", "--site", sample_site, "--pages-only")
-    last = json.loads((sample_site / "build/.sitegen/last-build.json").read_text())
-    assert last["ok"] is False and last["errors"] >= 1
+    result = sitegen("build", "--site", sample_site, "--pages-only")
+    assert result.code != 0 and "nothing was written" in result.err
+    # not the pages, not the record cache, not the report: build/ is the last good build
+    assert {p: p.read_bytes() for p in build.rglob("*") if p.is_file()} == before
 
 
 def test_missing_site_yml_is_one_line(tmp_path, sitegen):

@@ -315,8 +315,13 @@ def test_keys_page_explains_gpg_on_every_system(built):
 def test_verify_page_reads_the_api_relative_to_itself(built):
     soup = soup_of(built / "verify/index.html")
     app = soup.find(id="verify-app")
-    assert site_path("verify/index.html", app["data-api"]) == "api/v1/credentials/"
-    assert site_path("verify/index.html", app["data-sha-api"]) == "api/v1/pdf-sha256/"
+    assert site_path("verify/index.html", app["data-site-root"]) == ""
+    # the layout comes from sitegen.layout, not from a copy in the script
+    layout = json.loads(soup.find(id="sitegen-layout").string)
+    uuid = sorted((built / "credentials").iterdir())[0].name
+    assert (built / layout["credentialApi"].replace("{uuid}", uuid)).is_file()
+    assert (built / layout["credentialPage"].replace("{uuid}", uuid) / "index.html").is_file()
+    assert layout["pdfHash"].startswith("api/v1/pdf-sha256/") and layout["pdfHash"].endswith("{sha256}")
     assert soup.find("script", src=re.compile(r"assets/verify\.[0-9a-f]{8}\.js$"))
     # Without JavaScript the page still says how to check.
     assert soup.select(".js-off-note") and soup.find(id="id-form").has_attr("hidden")

@@ -21,7 +21,7 @@ from pypdf.generic import DecodedStreamObject
 from sitegen.errors import SitegenError
 from sitegen.model import Course, Credential, Organization, PublishSettings, Site, SigningSettings
 from sitegen.render.view import present
-from sitegen.sign.gpg import Signer
+from sitegen.sign.gpg import GpgSigner, Signer
 from sitegen.sign.statement import statement_text
 from sitegen.verify import parse_credential_url, pdf_claim, verify, verify_command
 
@@ -108,7 +108,7 @@ class Tree:
 
 @pytest.fixture(scope="module")
 def signer(gpg_key, tmp_path_factory) -> Signer:
-    return Signer.open(gpg_key.settings, tmp_path_factory.mktemp("project"))
+    return GpgSigner.open(gpg_key.settings, tmp_path_factory.mktemp("project"))
 
 
 @pytest.fixture
@@ -269,7 +269,7 @@ def test_a_development_key_is_pointed_out(tmp_path):
     # gpg-agent's socket lives in the home; under pytest-xdist tmp_path is too long for a socket path.
     project = Path(tempfile.mkdtemp(prefix="sg-"))
     try:
-        dev_signer = Signer.open(SigningSettings(), project)
+        dev_signer = GpgSigner.open(SigningSettings(), project)
         tree = Tree(tmp_path / "build", make_site(project, "https://verify.example.org/"), dev_signer)
         result = check(tree, tree.issue(ADA, "Ada Lovelace"))
     finally:

@@ -5,23 +5,29 @@ build/.sitegen/records/, named by the SHA-256 of the file's bytes and of the par
 site.yml that validation reads (course ids and modes, program ids). An unchanged file
 is neither parsed nor validated again: YAML is slow (100k records take many seconds
 even with libyaml), and so is checking 100k records in Python.
+
+The cache is JSON, read back field by field: CI restores build/ from shared caches, so a
+crafted cache file must not be able to run code (as a pickle could). Anything in it that
+is not exactly what this module writes is ignored and the file read again.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import pickle
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen.errors import Problem
-from sitegen.model import Credential, Site
-from sitegen.write.files import write_atomic
-from sitegen.plan.build_plan import record_digest
+from sitegen.layout import RECORDS_CACHE_DIR, is_uuid
 from sitegen.load.records import read_record_file, record_files
 from sitegen.load.validate import duplicate_problems, validate_record
+from sitegen.model import Attribute, Credential, Site, SourceLocation
+from sitegen.plan.build_plan import record_digest
+from sitegen.write.files import remove_file, write_atomic
 
-CACHE_FORMAT = b"sitegen-records-2\n"
+CACHE_FORMAT = b"sitegen-records-3\n"
 
 
 @dataclass
@@ -29,46 +35,54 @@ class LoadedCredentials:
     credentials: list[Credential]
     record_digests: list[str]  # same order as credentials
     problems: list[Problem]
+    cache_dir: Path | None = None
+    new_entries: dict[str, bytes] = field(default_factory=dict)  # key -> JSON, not yet stored
+    kept: set[str] = field(default_factory=set)
+
+    def save_cache(self) -> None:
+        """Store what was read afresh and forget entries of files that changed; called once
+        the build knows the input is good (a failed build writes nothing)."""
+        if self.cache_dir is None:
+            return
+        for key, data in self.new_entries.items():
+            write_atomic(self.cache_dir / key, data)
+        if self.cache_dir.is_dir():
+            for entry in self.cache_dir.iterdir():
+                if entry.name not in self.kept:
+                    remove_file(entry)
 
 
-@dataclass
-class _FileEntry:
-    credentials: list[Credential]
-    record_digests: list[str]
-    problems: list[Problem]
-
-
-def load_credentials(site: Site, cache_dir: Path | None) -> LoadedCredentials:
-    loaded = LoadedCredentials([], [], [])
+def load_credentials(site: Site, out_dir: Path | None) -> LoadedCredentials:
+    cache_dir = out_dir / RECORDS_CACHE_DIR if out_dir is not None else None
+    loaded = LoadedCredentials([], [], [], cache_dir)
     context = _validation_context(site)
-    kept: set[str] = set()
     for path in record_files(site.root):
         display = path.relative_to(site.root).as_posix()
         data = path.read_bytes()
         key = hashlib.sha256(CACHE_FORMAT + context + display.encode() + b"\0" + data).hexdigest()
-        kept.add(key)
-        entry = _cached(cache_dir, key)
+        loaded.kept.add(key)
+        entry = _cached(cache_dir, key, display)
         if entry is None:
             entry = _load_file(path, display, site)
-            _store(cache_dir, key, entry)
-        loaded.credentials.extend(entry.credentials)
-        loaded.record_digests.extend(entry.record_digests)
-        loaded.problems.extend(entry.problems)
+            loaded.new_entries[key] = _entry_json(entry, display)
+        credentials, digests, problems = entry
+        loaded.credentials.extend(credentials)
+        loaded.record_digests.extend(digests)
+        loaded.problems.extend(problems)
     loaded.problems.extend(duplicate_problems(loaded.credentials))
-    _forget_others(cache_dir, kept)
     return loaded
 
 
-def _load_file(path: Path, display: str, site: Site) -> _FileEntry:
+def _load_file(path: Path, display: str, site: Site) -> tuple[list[Credential], list[str], list[Problem]]:
     parsed = read_record_file(path, display)
-    entry = _FileEntry([], [], list(parsed.problems))
+    credentials, digests, problems = [], [], list(parsed.problems)
     for record in parsed.records:
-        credential, problems = validate_record(record, site)
-        entry.problems.extend(problems)
+        credential, found = validate_record(record, site)
+        problems.extend(found)
         if credential is not None:
-            entry.credentials.append(credential)
-            entry.record_digests.append(record_digest(credential))
-    return entry
+            credentials.append(credential)
+            digests.append(record_digest(credential))
+    return credentials, digests, problems
 
 
 def _validation_context(site: Site) -> bytes:
@@ -77,24 +91,62 @@ def _validation_context(site: Site) -> bytes:
     return hashlib.sha256(repr((courses, sorted(site.programs))).encode()).hexdigest().encode()
 
 
-def _cached(cache_dir: Path | None, key: str) -> _FileEntry | None:
+# -- the cache file: JSON, one list per credential -------------------------------------
+
+
+def _entry_json(entry, display: str) -> bytes:
+    credentials, digests, problems = entry
+    data = {
+        "credentials": [_credential_json(c, display) for c in credentials],
+        "digests": digests,
+        "problems": [[p.file, p.line, p.field, p.message] for p in problems],
+    }
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+
+
+def _credential_json(c: Credential, display: str) -> list:
+    # The source file is the record file, except for items of a paginated API export.
+    where = c.source.file if c.source and c.source.file != display else None
+    return [c.uuid, c.username, c.full_name, c.credential_type, c.status, c.issued.isoformat(),
+            c.course_id, c.program_id, c.certificate_type, c.expires.isoformat() if c.expires else None,
+            c.revocation_reason, [list(a) for a in c.attributes], where, c.source.line if c.source else None]
+
+
+def _cached(cache_dir: Path | None, key: str, display: str):
     if cache_dir is None:
         return None
     try:
-        with open(cache_dir / key, "rb") as handle:
-            return pickle.load(handle)
-    except (FileNotFoundError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
-        return None  # missing, or damaged by a crash: read the file again
+        data = json.loads((cache_dir / key).read_bytes().decode("utf-8", "surrogatepass"))
+        credentials = [_credential_from_json(item, display) for item in data["credentials"]]
+        digests = [str(d) for d in data["digests"]]
+        problems = [Problem(str(f), _optional_int(line), _optional_str(fld), str(message))
+                    for f, line, fld, message in data["problems"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # missing, damaged by a crash, or not ours: read the file again
+    if len(digests) != len(credentials):
+        return None
+    return credentials, digests, problems
 
 
-def _store(cache_dir: Path | None, key: str, entry: _FileEntry) -> None:
-    if cache_dir is not None:
-        write_atomic(cache_dir / key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
+def _credential_from_json(item: list, display: str) -> Credential:
+    (uuid, username, full_name, credential_type, status, issued, course_id, program_id,
+     certificate_type, expires, revocation_reason, attributes, where, line) = item
+    if not is_uuid(uuid):
+        raise ValueError("not a credential ID")
+    return Credential(
+        uuid=uuid, username=str(username), full_name=str(full_name), credential_type=str(credential_type),
+        status=str(status), issued=dt.date.fromisoformat(issued), course_id=_optional_str(course_id),
+        program_id=_optional_str(program_id), certificate_type=_optional_str(certificate_type),
+        expires=dt.date.fromisoformat(expires) if expires is not None else None,
+        revocation_reason=_optional_str(revocation_reason),
+        attributes=tuple(Attribute(str(n), str(k), str(v)) for n, k, v in attributes),
+        source=SourceLocation(display if where is None else str(where), _optional_int(line)),
+    )
 
 
-def _forget_others(cache_dir: Path | None, kept: set[str]) -> None:
-    if cache_dir is None or not cache_dir.is_dir():
-        return
-    for entry in cache_dir.iterdir():
-        if entry.name not in kept:
-            entry.unlink(missing_ok=True)
+def _optional_str(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _optional_int(value) -> int | None:
+    return None if value is None else int(value)

@@ -21,9 +21,9 @@ from sitegen.model import (
     Credential,
     Site,
 )
+from sitegen.layout import is_uuid
 from sitegen.load.records import RawRecord
 
-UUID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 _API_UUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _API_DATETIME_PATTERN = re.compile(r"^(\d{4}-\d{2}-\d{2})([T ][0-9:.]+)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -41,22 +41,6 @@ API_PASSTHROUGH_FIELDS = ("download_url", "certificate_url", "modified", "id", "
 _FORBIDDEN_CHARACTERS = re.compile(
     "[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ufff9-\ufffb]"
 )
-
-
-def is_valid_uuid(value: object) -> bool:
-    return isinstance(value, str) and UUID_PATTERN.match(value) is not None
-
-
-def validate_records(raw: Iterable[RawRecord], site: Site) -> tuple[list[Credential], list[Problem]]:
-    """All valid credentials, and every problem (duplicates across files included)."""
-    credentials: list[Credential] = []
-    problems: list[Problem] = []
-    for record in raw:
-        credential, found = validate_record(record, site)
-        problems.extend(found)
-        if credential is not None:
-            credentials.append(credential)
-    return credentials, problems + duplicate_problems(credentials)
 
 
 def duplicate_problems(credentials: Iterable[Credential]) -> list[Problem]:
@@ -131,7 +115,7 @@ class _Checks:
         if value is None or value == "":
             self.problem("uuid", "is required")
             return None
-        if not is_valid_uuid(value):
+        if not is_uuid(value):
             shown = repr(value)[:60]
             self.problem("uuid", f"must be 32 lowercase hex digits (a uuid4 hex), got {shown}")
             return None

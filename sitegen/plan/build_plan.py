@@ -1,8 +1,9 @@
 """What a build must do: which credentials are new, changed, unchanged or gone.
 
 A credential is unchanged when the digest of its inputs (record, the parts of site.yml
-it reads, the signing key, options, sitegen version) equals the saved one, every theme
-file its last render loaded still has the same digest, and its page is on disk.
+it reads, the signing key, options, status as of today, sitegen version) equals the
+saved one, every theme file its last render loaded has the same digest, it has exactly
+the outputs this build would give it, and each of them is on disk as it was written.
 """
 
 from __future__ import annotations
@@ -14,22 +15,21 @@ from pathlib import Path
 from typing import Callable
 
 from sitegen import __version__
+from sitegen.layout import CREDENTIALS_DIR, CredentialPaths, expected_outputs, is_uuid
 from sitegen.model import Credential, Site
+from sitegen.plan.state import BuildState, CredentialState, OutputStamp
 from sitegen.render.view import certificate_status
-from sitegen.plan.state import BuildState
-from sitegen.load.validate import is_valid_uuid
-
-# Bump when the meaning of the outputs changes in a way the inputs do not show.
-OUTPUT_FORMAT = "1"
 
 
 @dataclass
 class BuildPlan:
     to_build: list[Credential] = field(default_factory=list)
-    reasons: dict[str, str] = field(default_factory=dict)  # uuid -> new / changed / theme / missing
+    reasons: dict[str, str] = field(default_factory=dict)  # uuid -> why it is rebuilt
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)  # uuid -> inputs digest
+    # Outputs touched on disk (a copy, a checkout) but with the same bytes: new stamps.
+    restamped: dict[str, dict[str, OutputStamp]] = field(default_factory=dict)
 
 
 def shard_of(uuid: str, shards: int) -> int:
@@ -40,7 +40,7 @@ def shard_of(uuid: str, shards: int) -> int:
 def plan_build(credentials: list[Credential], record_digests: list[str], state: BuildState,
                settings_digest: Callable[[Credential], str],
                theme_file_digest: Callable[[str], str], today, out_dir: Path,
-               shard: tuple[int, int] | None) -> BuildPlan:
+               shard: tuple[int, int] | None, signed: bool) -> BuildPlan:
     plan = BuildPlan()
     fresh_sets = [_set_is_fresh(files, theme_file_digest) for files in state.theme_file_sets]
     on_disk = _credential_folders(out_dir)
@@ -49,9 +49,15 @@ def plan_build(credentials: list[Credential], record_digests: list[str], state: 
         if shard and shard_of(credential.uuid, shard[1]) != shard[0]:
             continue
         wanted.add(credential.uuid)
-        digest = inputs_digest(credential, record, settings_digest(credential), today)
+        status = certificate_status(credential, today)
+        digest = inputs_digest(record, settings_digest(credential), status)
         plan.inputs[credential.uuid] = digest
-        reason = _why_rebuild(state, credential.uuid, digest, fresh_sets, on_disk)
+        expected = expected_outputs(signed=signed, has_pdf=status != "revoked")
+        reason = _why_rebuild(state.credentials.get(credential.uuid), digest, fresh_sets, expected)
+        if reason is None:
+            reason, restamped = _check_outputs(out_dir, credential.uuid, state.credentials[credential.uuid])
+            if restamped:
+                plan.restamped[credential.uuid] = restamped
         if reason:
             plan.to_build.append(credential)
             plan.reasons[credential.uuid] = reason
@@ -67,14 +73,13 @@ def record_digest(credential: Credential) -> str:
     return hashlib.sha256(repr(credential.content).encode("utf-8")).hexdigest()
 
 
-def inputs_digest(credential: Credential, record: str, settings: str, today) -> str:
+def inputs_digest(record: str, settings: str, status: str) -> str:
     # The status as of today is an input: an expiry date passing changes the page.
-    status = certificate_status(credential, today)
-    text = f"{OUTPUT_FORMAT}\0{__version__}\0{record}\0{settings}\0{status}"
+    text = f"{__version__}\0{record}\0{settings}\0{status}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def site_settings_digest(site: Site, fingerprint: str | None, pages_only: bool,
+def site_settings_digest(site: Site, fingerprint: str | None, signed: bool,
                          renderer: str = "") -> Callable[[Credential], str]:
     """The parts of site.yml a credential's outputs read, digested once per course/program.
 
@@ -82,7 +87,7 @@ def site_settings_digest(site: Site, fingerprint: str | None, pages_only: bool,
     WeasyPrint or font package changes PDF bytes, so it rebuilds the PDFs.
     """
     common = repr((site.name, site.base_url, site.platform_name, site.language, site.contact_email,
-                   site.theme, fingerprint, pages_only, renderer))
+                   site.theme, fingerprint, signed, renderer))
     cache: dict[str, str] = {}
 
     def digest(credential: Credential) -> str:
@@ -99,17 +104,46 @@ def site_settings_digest(site: Site, fingerprint: str | None, pages_only: bool,
     return digest
 
 
-def _why_rebuild(state: BuildState, uuid: str, digest: str, fresh_sets: list[bool], on_disk: set[str]) -> str | None:
-    saved = state.credentials.get(uuid)
+def _why_rebuild(saved: CredentialState | None, digest: str, fresh_sets: list[bool],
+                 expected: tuple[str, ...]) -> str | None:
     if saved is None:
         return "new"
+    if saved.uncertain:
+        return "uncertain"  # a build that failed or died may have half-written it
     if saved.inputs != digest:
         return "changed"
     if not (0 <= saved.theme_files < len(fresh_sets)) or not fresh_sets[saved.theme_files]:
         return "theme"
-    if uuid not in on_disk:
-        return "missing"
+    if tuple(saved.outputs) != expected:
+        return "outputs"
     return None
+
+
+def _check_outputs(out_dir: Path, uuid: str, saved: CredentialState) -> tuple[str | None, dict]:
+    """("missing" or "altered", {}) when an output is not as written; else (None, new stamps
+    of outputs whose modification time moved while their bytes stayed the same)."""
+    paths = CredentialPaths(uuid)
+    restamped = {}
+    for kind, stamp in saved.outputs.items():
+        path = out_dir / paths.output(kind, saved.pdf_sha256)
+        try:
+            stat = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return "missing", {}
+        if stat.st_size == stamp.size and stat.st_mtime_ns == stamp.mtime_ns:
+            continue
+        if stat.st_size != stamp.size or _file_sha256(path) != stamp.sha256:
+            return "altered", {}
+        restamped[kind] = OutputStamp(stamp.sha256, stat.st_size, stat.st_mtime_ns)
+    return None, restamped
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:  # a folder where a file should be, unreadable: not what was written
+        return None
 
 
 def _set_is_fresh(files: dict[str, str], theme_file_digest: Callable[[str], str]) -> bool:
@@ -119,7 +153,7 @@ def _set_is_fresh(files: dict[str, str], theme_file_digest: Callable[[str], str]
 def _credential_folders(out_dir: Path) -> set[str]:
     # One directory read, not a stat per credential: fast at 100k.
     try:
-        with os.scandir(out_dir / "credentials") as entries:
-            return {e.name for e in entries if is_valid_uuid(e.name)}
+        with os.scandir(out_dir / CREDENTIALS_DIR) as entries:
+            return {e.name for e in entries if is_uuid(e.name)}
     except FileNotFoundError:
         return set()

@@ -1,13 +1,18 @@
-"""Build state kept beside the output (build/.sitegen/, never published).
+"""Build state kept beside the output (build/.sitegen/state.json, never published).
 
 For every credential: a digest of everything it was made from except the theme files,
-the set of theme files (templates, assets) its render actually loaded, and the SHA-256
-of its PDF. Theme file sets are shared between credentials, so a template change is
-checked once per set, not once per credential.
+the set of theme files (templates, assets) its render actually loaded, and a stamp of
+every output file it owns (SHA-256, size, modification time). A missing or altered
+output is seen by its stamp and rebuilt, as Lektor checks its artifacts. Theme file sets
+are shared between credentials, so a template change is checked once per set.
 
-The state file is replaced atomically. It is saved during a build as well as at its
-end, and only ever lists outputs that were completely written; after a crash the next
-build redoes whatever the saved state does not vouch for.
+A credential the build is about to touch is marked uncertain, and the state saved,
+before any of its files is written; it becomes certain again only once all its files
+are. So after a build that failed or was killed part-way, the next build redoes every
+credential it may have left half-written, whatever the records say by then.
+
+The file is JSON (never pickle: CI restores build/ from shared caches) and replaced
+atomically.
 """
 
 from __future__ import annotations
@@ -16,18 +21,36 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sitegen.layout import STATE_FILE
 from sitegen.write.files import write_atomic
 
-STATE_DIR = ".sitegen"
-STATE_FILE = "state.json"
-STATE_FORMAT = 2
+STATE_FORMAT = 3
+
+
+@dataclass(frozen=True)
+class OutputStamp:
+    """What an output file was when it was written: its digest, and how to notice a change
+    without reading it (size and modification time)."""
+
+    sha256: str
+    size: int
+    mtime_ns: int
+
+    def to_json(self) -> list:
+        return [self.sha256, self.size, self.mtime_ns]
 
 
 @dataclass
 class CredentialState:
     inputs: str  # digest of record, site settings, key, options, sitegen version
     theme_files: int  # index into BuildState.theme_file_sets
-    pdf_sha256: str | None
+    outputs: dict[str, OutputStamp]  # output kind (see sitegen.layout) -> stamp
+    uncertain: bool = False  # a build started to rewrite it and did not finish
+
+    @property
+    def pdf_sha256(self) -> str | None:
+        stamp = self.outputs.get("pdf")
+        return stamp.sha256 if stamp else None
 
 
 @dataclass
@@ -40,19 +63,18 @@ class BuildState:
     shared_pages: list[str] = field(default_factory=list)
 
     @classmethod
-    def load(cls, out_dir: Path) -> "BuildState":
-        path = out_dir / STATE_DIR / STATE_FILE
+    def load(cls, out_dir: Path) -> BuildState:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
+            data = json.loads((out_dir / STATE_FILE).read_text(encoding="utf-8"))
+            if data.get("format") != STATE_FORMAT:
+                return cls()
+            return cls(
+                {uuid: _credential_from_json(entry) for uuid, entry in data["credentials"].items()},
+                [dict(files) for files in data["theme_file_sets"]],
+                [str(path) for path in data["shared_pages"]],
+            )
+        except (FileNotFoundError, ValueError, KeyError, TypeError, AttributeError, IndexError):
             return cls()  # no state or an unreadable one: everything is uncertain, rebuild
-        if data.get("format") != STATE_FORMAT:
-            return cls()
-        credentials = {
-            uuid: CredentialState(entry[0], entry[1], entry[2])
-            for uuid, entry in data["credentials"].items()
-        }
-        return cls(credentials, data["theme_file_sets"], data["shared_pages"])
 
     def save(self, out_dir: Path) -> None:
         data = {
@@ -60,12 +82,20 @@ class BuildState:
             "theme_file_sets": self.theme_file_sets,
             "shared_pages": self.shared_pages,
             "credentials": {
-                uuid: [entry.inputs, entry.theme_files, entry.pdf_sha256]
+                uuid: [entry.inputs, entry.theme_files,
+                       {kind: stamp.to_json() for kind, stamp in entry.outputs.items()},
+                       int(entry.uncertain)]
                 for uuid, entry in sorted(self.credentials.items())
             },
         }
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
-        write_atomic(out_dir / STATE_DIR / STATE_FILE, text.encode("ascii"))
+        write_atomic(out_dir / STATE_FILE, text.encode("ascii"))
+
+    def mark_uncertain(self, uuids) -> None:
+        for uuid in uuids:
+            entry = self.credentials.get(uuid)
+            if entry is not None:
+                entry.uncertain = True
 
     def theme_file_set_index(self, files: dict[str, str]) -> int:
         for index, existing in enumerate(self.theme_file_sets):
@@ -73,3 +103,16 @@ class BuildState:
                 return index
         self.theme_file_sets.append(files)
         return len(self.theme_file_sets) - 1
+
+    def pdf_hashes(self) -> set[str]:
+        """The SHA-256 of every PDF the state vouches for (or may have written)."""
+        return {entry.pdf_sha256 for entry in self.credentials.values() if entry.pdf_sha256}
+
+
+def _credential_from_json(entry: list) -> CredentialState:
+    inputs, theme_files, outputs, uncertain = entry
+    return CredentialState(
+        str(inputs), int(theme_files),
+        {str(kind): OutputStamp(str(s[0]), int(s[1]), int(s[2])) for kind, s in outputs.items()},
+        bool(uncertain),
+    )

@@ -24,9 +24,10 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from sitegen.errors import SitegenError
+from sitegen.layout import STATE_DIR, is_extensionless_json, is_page_alias, page_aliases
 from sitegen.model import CachePolicy
 
-MANIFEST_KEY = ".sitegen/publish-manifest.json"  # under the prefix; never in build/
+MANIFEST_KEY = f"{STATE_DIR}/publish-manifest.json"  # under the prefix; never in build/
 MANIFEST_FORMAT = "sitegen-publish-manifest"
 MANIFEST_VERSION = 1
 
@@ -72,8 +73,6 @@ DATA_TYPES = (JSON, "text/plain; charset=utf-8", "application/xml")
 # Python's built-in table only: the system's /etc/mime.types must not change what we publish.
 _FALLBACK_TYPES = mimetypes.MimeTypes(filenames=())
 
-CREDENTIAL_PAGE = re.compile(r"^credentials/([0-9a-f]{32})/index\.html$")
-CREDENTIAL_ALIAS = re.compile(r"^credentials/[0-9a-f]{32}/?$")
 FINGERPRINTED_ASSET = re.compile(r"^assets/(?:[^/]+/)*[^/]+\.[0-9a-f]{8,}\.[A-Za-z0-9]+$")
 
 
@@ -218,9 +217,9 @@ def headers_digest(content_type: str, cache_control: str) -> str:
 def content_type(key: str) -> str:
     """The Content-Type of an object, by its key (relative to the prefix)."""
     suffix = PurePosixPath(key).suffix.lower()
-    if key.startswith("api/") and suffix in ("", ".json"):
+    if is_extensionless_json(key) or (key.startswith("api/") and suffix == ".json"):
         return JSON  # api/v1/credentials/<uuid> has no extension
-    if CREDENTIAL_ALIAS.match(key):
+    if is_page_alias(key):
         return HTML  # credentials/<uuid> and credentials/<uuid>/: aliases of the page
     if suffix in CONTENT_TYPES:
         return CONTENT_TYPES[suffix]
@@ -243,15 +242,6 @@ def phase(ctype: str) -> int:
     if ctype in DATA_TYPES:
         return PHASE_DATA
     return PHASE_FILES
-
-
-def page_aliases(key: str) -> tuple[str, ...]:
-    """`credentials/<uuid>/index.html` is also stored as `credentials/<uuid>` and `.../<uuid>/`."""
-    match = CREDENTIAL_PAGE.match(key)
-    if not match:
-        return ()
-    folder = f"credentials/{match.group(1)}"
-    return (folder, folder + "/")
 
 
 def scan_build(build_dir: Path, cache: CachePolicy) -> list[LocalObject]:

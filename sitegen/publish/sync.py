@@ -14,11 +14,10 @@ import base64
 import hashlib
 import itertools
 import json
-import os
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +34,8 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from sitegen.errors import SitegenError
+from sitegen.layout import LAST_BUILD_FILE, STATE_DIR
+from sitegen.load.config import ENV_PUBLISH_BUCKET
 from sitegen.model import PublishSettings
 from sitegen.publish.plan import (
     MANIFEST_KEY,
@@ -52,11 +53,6 @@ from sitegen.publish.plan import (
     merge_invalidation,
     scan_build,
 )
-
-ENV_BUCKET = "SITEGEN_PUBLISH_BUCKET"
-ENV_PREFIX = "SITEGEN_PUBLISH_PREFIX"
-ENV_ENDPOINT_URL = "SITEGEN_PUBLISH_ENDPOINT_URL"
-ENV_DISTRIBUTION = "SITEGEN_CDN_DISTRIBUTION_ID"
 
 MiB = 1024 * 1024
 MULTIPART_THRESHOLD = 8 * MiB  # above it, the ETag is not an MD5: the manifest keeps the MD5
@@ -77,7 +73,7 @@ THROTTLING_CODES = {
 
 @dataclass(frozen=True)
 class PublishTarget:
-    """Where to publish, after the environment and the command line had their say."""
+    """Where to publish: the loaded settings, after the command line had its say."""
 
     bucket: str
     prefix: str  # "" or ends with "/"
@@ -136,36 +132,23 @@ class PublishReport:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
 
 
-def resolve_target(
-    settings: PublishSettings, environ: Mapping[str, str], endpoint_url: str | None = None
-) -> PublishTarget:
-    """site.yml, overridden by SITEGEN_PUBLISH_* (empty means unset), overridden by the CLI."""
-
-    def pick(name: str, value: str | None) -> str | None:
-        return environ.get(name) or value or None
-
-    bucket = pick(ENV_BUCKET, settings.bucket)
-    if not bucket:
-        raise SitegenError(f"site.yml: publish.bucket: no bucket to publish to (or set {ENV_BUCKET})")
+def resolve_target(settings: PublishSettings, endpoint_url: str | None = None) -> PublishTarget:
+    """The loaded settings (site.yml with the environment applied), `endpoint_url`
+    (the command line's --endpoint-url) over both."""
+    if not settings.bucket:
+        raise SitegenError(f"site.yml: publish.bucket: no bucket to publish to (or set {ENV_PUBLISH_BUCKET})")
     return PublishTarget(
-        bucket=bucket,
-        prefix=_normalise_prefix(pick(ENV_PREFIX, settings.prefix) or ""),
+        bucket=settings.bucket,
+        prefix=settings.prefix,
         region=settings.region,
-        endpoint_url=endpoint_url or pick(ENV_ENDPOINT_URL, settings.endpoint_url),
-        distribution_id=pick(ENV_DISTRIBUTION, settings.cdn_distribution_id),
+        endpoint_url=endpoint_url or settings.endpoint_url,
+        distribution_id=settings.cdn_distribution_id,
     )
-
-
-def _normalise_prefix(prefix: str) -> str:
-    prefix = prefix.strip().strip("/")
-    if any(part in ("", ".", "..") for part in prefix.split("/")) and prefix:
-        raise SitegenError(f"site.yml: publish.prefix: {prefix!r} is not a plain folder path")
-    return prefix + "/" if prefix else ""
 
 
 def check_build(build_dir: Path, *, allow_development_key: bool = False) -> dict:
     """Refuse a build that failed, was never made, or was signed with a development key."""
-    state_file = build_dir / ".sitegen" / "last-build.json"
+    state_file = build_dir / LAST_BUILD_FILE
     try:
         state = json.loads(state_file.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -195,7 +178,6 @@ def publish(
     dry_run: bool = False,
     endpoint_url: str | None = None,
     max_deletes: int | None = None,
-    environ: Mapping[str, str] = os.environ,
     log: Callable[[str], object] = print,
     base_url: str | None = None,
     jobs: int = DEFAULT_JOBS,
@@ -210,7 +192,7 @@ def publish(
     """
     build_dir = Path(build_dir)
     check_build(build_dir, allow_development_key=allow_development_key)
-    target = resolve_target(settings, environ, endpoint_url)
+    target = resolve_target(settings, endpoint_url)
     limit = settings.max_deletes if max_deletes is None else max_deletes
     local = scan_build(build_dir, settings.cache)
     bucket = _Bucket(target, jobs=jobs, retry=retry, multipart_threshold=multipart_threshold)
@@ -438,7 +420,7 @@ class _Bucket:
                 break
             kwargs["ContinuationToken"] = page["NextContinuationToken"]
         has_manifest = MANIFEST_KEY in remote
-        remote = {k: v for k, v in remote.items() if not k.startswith(".sitegen/")}
+        remote = {k: v for k, v in remote.items() if not k.startswith(STATE_DIR + "/")}
         return remote, self.read_manifest() if has_manifest else Manifest()
 
     def read_manifest(self) -> Manifest:

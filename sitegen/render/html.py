@@ -10,14 +10,11 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from sitegen.layout import KEY_FILE, KEYS_PAGE, NOT_FOUND_PAGE, VERIFY_PAGE, verify_page_config
 from sitegen.load.content import ContentPage
 from sitegen.model import Credential, Site
 from sitegen.render.view import CertificateView
 from sitegen.render.theme import RenderRecord, Theme
-
-API_CREDENTIALS = "api/v1/credentials/"
-API_PDF_HASHES = "api/v1/pdf-sha256/"
-KEY_FILE = "keys/signing-key.asc"
 
 
 @dataclass(frozen=True)
@@ -28,8 +25,8 @@ class SigningFacts:
     development_key: bool
 
     @classmethod
-    def of(cls, signer) -> "SigningFacts":
-        """From a sitegen.sign.gpg.Signer, or None for a build without signatures."""
+    def of(cls, signer) -> SigningFacts:
+        """From a `sitegen.sign.gpg.Signer`, or None for a build without signatures."""
         if signer is None:
             return cls(None, False)
         return cls(signer.fingerprint, signer.is_development_key)
@@ -39,7 +36,7 @@ def certificate_page(theme: Theme, view: CertificateView, credential: Credential
                      signing: SigningFacts, has_pdf: bool, record: RenderRecord) -> str:
     names = theme.certificate_templates("certificate.html", credential)
     return theme.render(
-        names, view.paths.page + "index.html", record=record,
+        names, view.paths.page_file, record=record,
         cert=view, fingerprint=signing.fingerprint, development_key=signing.development_key,
         has_pdf=has_pdf, share=share_links(theme.site, view), status_json_url=view.paths.api,
     )
@@ -121,17 +118,18 @@ def content_page(theme: Theme, page: ContentPage) -> str:
 
 
 def keys_page(theme: Theme, signing: SigningFacts, public_key: str) -> str:
-    return theme.render("keys.html", "keys/index.html", fingerprint=signing.fingerprint,
+    return theme.render("keys.html", KEYS_PAGE, fingerprint=signing.fingerprint,
                         development_key=signing.development_key, public_key=public_key,
                         key_url=theme.site.base_url + KEY_FILE)
 
 
 def verify_page(theme: Theme, signing: SigningFacts) -> str:
-    return theme.render("verify.html", "verify/index.html", fingerprint=signing.fingerprint,
-                        development_key=signing.development_key)
+    # The layout goes into the page as JSON: verify.js reads it instead of a copy of it.
+    return theme.render("verify.html", VERIFY_PAGE, fingerprint=signing.fingerprint,
+                        development_key=signing.development_key, layout=verify_page_config())
 
 
 def not_found_page(theme: Theme) -> str:
     # Served from any depth, so its links must be absolute.
-    return theme.render("404.html", "404.html")
+    return theme.render("404.html", NOT_FOUND_PAGE)
 

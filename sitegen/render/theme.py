@@ -22,9 +22,9 @@ from pathlib import Path
 
 import jinja2
 
+from sitegen.layout import ASSETS_DIR
 from sitegen.model import Credential, Site
 
-ASSETS_DIR = "assets"
 _used: contextvars.ContextVar[set | None] = contextvars.ContextVar("sitegen_used", default=None)
 
 
@@ -41,6 +41,10 @@ class RenderRecord:
 
     templates: set[str] = field(default_factory=set)
     assets: set[str] = field(default_factory=set)
+
+    def add(self, other: RenderRecord) -> None:
+        self.templates |= other.templates
+        self.assets |= other.assets
 
 
 class _RecordingEnvironment(jinja2.Environment):

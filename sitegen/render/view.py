@@ -9,6 +9,7 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 
+from sitegen.layout import CredentialPaths
 from sitegen.model import Credential, Site
 
 MODE_LABELS = {
@@ -45,18 +46,6 @@ class SignatoryView:
 
 
 @dataclass(frozen=True)
-class CertificateUrls:
-    """Site-relative paths (no leading slash) of everything about one credential."""
-
-    page: str
-    pdf: str
-    signature: str
-    statement: str
-    api: str
-    share_image: str
-
-
-@dataclass(frozen=True)
 class CertificateView:
     uuid: str
     recipient_name: str
@@ -83,8 +72,10 @@ class CertificateView:
     attributes: tuple[tuple[str, str], ...]  # (label, value), grade excluded
     program_courses: tuple[str, ...]  # titles, for program certificates
     signatories: tuple[SignatoryView, ...]
-    paths: CertificateUrls
+    paths: CredentialPaths
     grade_display: str | None = None  # "0.94" -> "94%"; letter grades as given
+    description: str = ""  # the course's or program's paragraph from site.yml; may be empty
+    organization_website: str | None = None  # an http(s) URL (site.yml refuses any other)
 
 
 def certificate_status(credential: Credential, today: dt.date) -> str:
@@ -122,18 +113,6 @@ def text_direction(text: str) -> str:
         if bidi == "L":
             return "ltr"
     return "ltr"
-
-
-def credential_paths(uuid: str) -> CertificateUrls:
-    base = f"credentials/{uuid}/"
-    return CertificateUrls(
-        page=base,
-        pdf=base + "certificate.pdf",
-        signature=base + "certificate.pdf.sig",
-        statement=base + "statement.txt.asc",
-        api=f"api/v1/credentials/{uuid}",
-        share_image=base + "share.png",
-    )
 
 
 def present(credential: Credential, site: Site, today: dt.date) -> CertificateView:
@@ -174,8 +153,10 @@ def present(credential: Credential, site: Site, today: dt.date) -> CertificateVi
         attributes=_display_attributes(credential),
         program_courses=program_courses,
         signatories=_signatories(subject, org.key, site),
-        paths=credential_paths(credential.uuid),
+        paths=CredentialPaths(credential.uuid),
         grade_display=display_grade(credential.attribute("course", "grade")),
+        description=subject.description,
+        organization_website=org.website,
     )
 
 

@@ -19,35 +19,42 @@ import os
 import re
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Protocol
 
 import gnupg
 
 from sitegen.errors import SitegenError
+from sitegen.load.config import ENV_SIGNING_KEY as KEY_ENV
 from sitegen.model import SigningSettings
 
 log = logging.getLogger("sitegen")
 
-HOME_ENV = "SITEGEN_GNUPGHOME"
-KEY_ENV = "SITEGEN_SIGNING_KEY"
 DEV_HOME_NAME = ".dev-gnupg"
 DEV_MARKER_NAME = "SITEGEN-DEVELOPMENT-KEY"
 DEV_KEY_NAME = "sitegen development key"
 DEV_KEY_COMMENT = "NOT FOR PRODUCTION"
 DEV_KEY_EMAIL = "dev@sitegen.invalid"
-DEV_KEY_UID = f"{DEV_KEY_NAME} ({DEV_KEY_COMMENT}) <{DEV_KEY_EMAIL}>"
 ALGORITHMS = ("ed25519", "rsa3072")
 
 # Options for every gpg run. Output must not vary with the gpg version or a gpg.conf
 # (command-line options override gpg.conf), and the digest is pinned for the same reason.
 GPG_OPTIONS = ["--no-emit-version", "--no-comments", "--digest-algo", "SHA512"]
 FINGERPRINT_RE = re.compile(r"[0-9A-F]{40}")
-SIGN_WORKERS = 4
 
-_development_key_warned = False
+
+class Signer(Protocol):
+    """What the build needs of a signing key: its identity and two kinds of signature."""
+
+    fingerprint: str
+    is_development_key: bool
+
+    def public_key_armored(self) -> str: ...
+
+    def sign_detached(self, data: bytes, signed_at: dt.datetime | dt.date) -> str: ...
+
+    def clearsign(self, text: str, signed_at: dt.datetime | dt.date) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -61,38 +68,20 @@ class KeyLocation:
     is_development_home: bool
 
 
-def locate_key(
-    settings: SigningSettings, project_root: Path, environ: Mapping[str, str] | None = None
-) -> KeyLocation:
-    """GNUPGHOME: env > site.yml > <project>/.dev-gnupg; key: env > site.yml > none."""
-    env = os.environ if environ is None else environ
+def locate_key(settings: SigningSettings, project_root: Path) -> KeyLocation:
+    """GNUPGHOME: the settings' (site.yml or SITEGEN_GNUPGHOME, as `load_site` applied them),
+    else <project>/.dev-gnupg; the key: the settings' fingerprint, or none."""
     dev_home = Path(project_root).resolve() / DEV_HOME_NAME
-    if env.get(HOME_ENV):
-        home, home_source = Path(env[HOME_ENV]).expanduser(), HOME_ENV
-    elif settings.gnupghome:
-        home, home_source = Path(settings.gnupghome).expanduser(), "signing.gnupghome in site.yml"
+    if settings.gnupghome:
+        home, home_source = Path(settings.gnupghome).expanduser().absolute(), settings.gnupghome_source
     else:
         home, home_source = dev_home, "the development home"
-    if env.get(KEY_ENV):
-        fingerprint, key_source = normalize_fingerprint(env[KEY_ENV], KEY_ENV), KEY_ENV
-    elif settings.key:
-        fingerprint = normalize_fingerprint(settings.key, "signing.key in site.yml")
-        key_source = "signing.key in site.yml"
-    else:
-        fingerprint, key_source = None, None
-    home = home.absolute()
+    fingerprint = settings.key or None
+    if fingerprint and not FINGERPRINT_RE.fullmatch(fingerprint):
+        # load_site normalises fingerprints; anything else must never reach gpg's command line.
+        raise SitegenError(f"{settings.key_source}: {fingerprint!r} is not a key fingerprint (40 hex digits)")
+    key_source = settings.key_source if fingerprint else None
     return KeyLocation(home, home_source, fingerprint, key_source, home == dev_home)
-
-
-def normalize_fingerprint(value: str, source: str) -> str:
-    """Accept a fingerprint as gpg prints it (spaces, 0x, any case); only a full one."""
-    fingerprint = re.sub(r"\s+", "", value).upper().removeprefix("0X")
-    if not FINGERPRINT_RE.fullmatch(fingerprint):
-        raise SitegenError(
-            f"{source}: {value.strip()!r} is not a key fingerprint (40 hex digits, "
-            "as `gpg --list-secret-keys --with-fingerprint` shows)"
-        )
-    return fingerprint
 
 
 def open_gpg(home: Path, gpg_binary: str = "gpg", *, create: bool = False,
@@ -185,7 +174,7 @@ def signature_time(signed_at: dt.datetime | dt.date) -> int:
     raise TypeError(f"signed_at must be a date or datetime, not {type(signed_at).__name__}")
 
 
-class Signer:
+class GpgSigner:
     """A usable signing key in a GnuPG home; makes reproducible signatures with it."""
 
     def __init__(self, gpg: gnupg.GPG, home: Path, fingerprint: str, key_created: int,
@@ -198,7 +187,7 @@ class Signer:
 
     @classmethod
     def open(cls, settings: SigningSettings, project_root: Path,
-             allow_development_key: bool = True, gpg_binary: str = "gpg") -> Signer:
+             allow_development_key: bool = True, gpg_binary: str = "gpg") -> GpgSigner:
         where = locate_key(settings, project_root)
         if not where.is_development_home and not where.home.is_dir():
             raise SitegenError(f"GNUPGHOME {where.home} (from {where.home_source}) does not exist")
@@ -241,18 +230,6 @@ class Signer:
     def clearsign(self, text: str, signed_at: dt.datetime | dt.date) -> str:
         """`text` (UTF-8) clear-signed; gpg dash-escapes lines that start with '-'."""
         return self._sign(text.encode("utf-8"), signed_at, detach=False)
-
-    def sign_many(self, items: Iterable[tuple[bytes, dt.datetime | dt.date]]) -> list[str]:
-        """Detached signatures of many blobs, in order.
-
-        gpg signs one input per process (`--multifile` does not work with `--sign`), so
-        this runs a few gpg processes at once; the agent serves them concurrently.
-        """
-        items = list(items)
-        if len(items) < 2:
-            return [self.sign_detached(data, when) for data, when in items]
-        with ThreadPoolExecutor(max_workers=SIGN_WORKERS) as pool:
-            return list(pool.map(lambda item: self.sign_detached(*item), items))
 
     def _sign(self, data: bytes, signed_at: dt.datetime | dt.date, *, detach: bool) -> str:
         # gpg refuses to sign before the key existed; a time in the future is not a
@@ -343,10 +320,6 @@ def development_key(gpg: gnupg.GPG, home: Path) -> str:
 
 
 def _warn_development_key(fingerprint: str, home: Path) -> None:
-    global _development_key_warned
-    if _development_key_warned:
-        return
-    _development_key_warned = True
     log.warning(
         "signing with the DEVELOPMENT key %s (%s): its signatures prove nothing; "
         "set %s or signing.key in site.yml before publishing", fingerprint, home, KEY_ENV,

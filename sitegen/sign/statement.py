@@ -13,6 +13,7 @@ import textwrap
 import unicodedata
 from typing import Callable
 
+from sitegen.layout import KEY_FILE
 from sitegen.model import Site
 from sitegen.render.view import CertificateView
 
@@ -77,7 +78,7 @@ def statement_text(view: CertificateView, site: Site, pdf_sha256: str | None,
     }
     lines = [HEADER, ""]
     lines += [f"{label}: {clean_value(values[key])}" for label, key in FIELDS]
-    lines += ["", *textwrap.wrap(_how_to_check(absolute_url("keys/signing-key.asc")), 72)]
+    lines += ["", *textwrap.wrap(_how_to_check(absolute_url(KEY_FILE)), 72)]
     return "\n".join(lines) + "\n"
 
 

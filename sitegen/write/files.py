@@ -2,7 +2,7 @@
 
 Every file is written under a temporary dot-name in its own folder, then renamed over
 the target (atomic on POSIX). A crash leaves at worst a stray dot-file, which publish
-never uploads and the next write of that file replaces.
+never uploads and the next build sweeps away.
 """
 
 from __future__ import annotations
@@ -12,34 +12,60 @@ import shutil
 from pathlib import Path
 
 
-_known_folders: set[Path] = set()
-
-
-def forget_known_folders() -> None:
-    """Call at the start of a build: folders may have been removed since the last one."""
-    _known_folders.clear()
-
-
 def write_atomic(path: Path, data: bytes) -> None:
-    folder = path.parent
-    if folder not in _known_folders:  # most writes go to folders already made: skip the syscall
-        folder.mkdir(parents=True, exist_ok=True)
-        _known_folders.add(folder)
-    temporary = folder / f".{path.name}.tmp-{os.getpid()}"
+    """Write `data` to `path` through a temporary name and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _replace(path, data)
+
+
+def _replace(path: Path, data: bytes) -> None:
+    temporary = path.parent / f".{path.name}.tmp-{os.getpid()}"
     with open(temporary, "wb") as handle:
         handle.write(data)
     os.replace(temporary, path)
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Write only when the bytes differ, so an unchanged file keeps its identity."""
-    try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    write_atomic(path, data)
-    return True
+class OutputTree:
+    """One output folder: atomic writes and removals by site path ("credentials/<uuid>/...").
+
+    It remembers the folders it made, so most writes skip the mkdir system call; one
+    tree belongs to one build (and one worker process), never shared between builds.
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self._made_folders: set[Path] = set()
+
+    def path(self, site_path: str) -> Path:
+        return self.root / site_path
+
+    def write(self, site_path: str, data: bytes) -> Path:
+        path = self.root / site_path
+        if path.parent not in self._made_folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._made_folders.add(path.parent)
+        _replace(path, data)
+        return path
+
+    def write_if_changed(self, site_path: str, data: bytes) -> bool:
+        """Write only when the bytes differ, so an unchanged file keeps its identity."""
+        path = self.root / site_path
+        try:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                return False
+        except FileNotFoundError:
+            pass
+        self.write(site_path, data)
+        return True
+
+    def remove(self, site_path: str) -> bool:
+        return remove_file(self.root / site_path)
+
+    def remove_folder(self, site_path: str) -> bool:
+        removed = remove_tree(self.root / site_path)
+        gone = self.root / site_path
+        self._made_folders = {p for p in self._made_folders if not p.is_relative_to(gone)}
+        return removed
 
 
 def remove_file(path: Path) -> bool:
@@ -56,17 +82,8 @@ def remove_tree(path: Path) -> bool:
     # Rename first so a crash half-way leaves a dot-folder, never a half-empty page folder.
     doomed = path.parent / f".{path.name}.removing-{os.getpid()}"
     os.replace(path, doomed)
-    _known_folders.difference_update({p for p in _known_folders if p.is_relative_to(path)})
     shutil.rmtree(doomed, ignore_errors=True)
     return True
-
-
-def safe_child(root: Path, relative: str) -> Path:
-    """`root/relative`, refusing anything that would land outside `root`."""
-    target = (root / relative).resolve()
-    if not target.is_relative_to(root.resolve()):
-        raise ValueError(f"refusing to write outside the output folder: {relative!r}")
-    return target
 
 
 def sweep_temporary_files(root: Path) -> int:

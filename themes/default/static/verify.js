@@ -1,20 +1,26 @@
 /* The verify page: look a credential up by ID, or check a PDF byte for byte.
  *
- * Everything runs in the browser against the site's static JSON:
- *   api/v1/credentials/<uuid>   the record, with verification.status and .pdf_sha256
- *   api/v1/pdf-sha256/<sha256>  {"uuid": ...} for a PDF that does not name its credential
+ * Everything runs in the browser against the site's static JSON, at the paths the page
+ * embeds from sitegen's layout (#sitegen-layout):
+ *   credentialApi  the record, with verification.status and .pdf_sha256
+ *   pdfHash        {"uuid": ...} for a PDF that does not name its credential
  * No framework, no external script; the PDF never leaves the browser.
  */
 (function () {
   "use strict";
 
   var app = document.getElementById("verify-app");
-  if (!app || !window.fetch || !window.URLSearchParams) {
+  var layoutScript = document.getElementById("sitegen-layout");
+  if (!app || !layoutScript || !window.fetch || !window.URLSearchParams) {
     return; // the page already explains the other ways to check
   }
-  var API = app.getAttribute("data-api");
-  var SHA_API = app.getAttribute("data-sha-api");
+  // The site's layout (paths with {uuid} and {sha256}), written into the page by sitegen.
+  var LAYOUT = JSON.parse(layoutScript.textContent);
   var ROOT = app.getAttribute("data-site-root");
+
+  function sitePath(pattern, values) {
+    return ROOT + pattern.replace(/\{(uuid|sha256)\}/g, function (_, name) { return values[name]; });
+  }
   var MONTHS = ["January", "February", "March", "April", "May", "June", "July",
     "August", "September", "October", "November", "December"];
   var STATUS = {
@@ -118,7 +124,7 @@
   }
 
   async function findCredential(uuid) {
-    var data = await getJson(API + uuid);
+    var data = await getJson(sitePath(LAYOUT.credentialApi, { uuid: uuid }));
     if (!data || typeof data !== "object") return null;
     if (String(data.uuid || "").replace(/-/g, "").toLowerCase() !== uuid) return null;
     return data;
@@ -139,7 +145,7 @@
   }
 
   function pageLink(uuid) {
-    return ROOT + "credentials/" + uuid + "/";
+    return sitePath(LAYOUT.credentialPage, { uuid: uuid });
   }
 
   function credentialDetails(data, uuid, status) {
@@ -261,7 +267,7 @@
       var uuid = ids[0];
       if (!uuid) {
         busy(pdfResult, "Looking the file up…");
-        var found = await getJson(SHA_API + sha);
+        var found = await getJson(sitePath(LAYOUT.pdfHash, { sha256: sha }));
         uuid = found && typeof found.uuid === "string" ? found.uuid.replace(/-/g, "").toLowerCase() : null;
       }
       if (!uuid) {

@@ -1,0 +1,174 @@
+"""Where everything is published: every path of the site, declared once.
+
+Published paths are a promise: they are printed on PDFs and shared on LinkedIn, so they
+must never change by accident. Every stage asks this module for them (render for links,
+the build state for what a credential owns, the writer, publish for aliases and types,
+`sitegen verify`, and the verify page's script through `verify_page_config`).
+
+Paths are relative to the site root (the output folder, or the bucket prefix), without a
+leading slash. A credential's paths are only ever made from a validated UUID: a UUID is
+never trusted as a path.
+
+Adding an output kind to every credential is one entry in `CREDENTIAL_OUTPUTS`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+UUID_PATTERN = re.compile(r"[0-9a-f]{32}")
+SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
+
+CREDENTIALS_DIR = "credentials"
+
+
+@dataclass(frozen=True)
+class OutputKind:
+    """One file every credential may have, and where it lives."""
+
+    name: str
+    pattern: str  # "{uuid}" (and "{sha256}" of the PDF) filled in per credential
+    made_when: str  # "always", "signed" (not in a pages-only build), "pdf" (signed, not revoked)
+    description: str
+
+
+# The order is the order of writing: a page never links to a file not written yet.
+CREDENTIAL_OUTPUTS: dict[str, OutputKind] = {kind.name: kind for kind in (
+    OutputKind("pdf", "credentials/{uuid}/certificate.pdf", "pdf", "the PDF"),
+    OutputKind("signature", "credentials/{uuid}/certificate.pdf.sig", "pdf",
+               "ASCII-armoured detached GPG signature of the PDF"),
+    OutputKind("pdf_hash", "api/v1/pdf-sha256/{sha256}", "pdf",
+               "{\"uuid\": ...}: finds a credential by its PDF's bytes, one hash at a time"),
+    OutputKind("statement", "credentials/{uuid}/statement.txt.asc", "signed", "clear-signed statement"),
+    OutputKind("share_image", "credentials/{uuid}/share.png", "signed", "the link preview card"),
+    OutputKind("api", "api/v1/credentials/{uuid}", "always", "JSON in the Credentials API's public shape"),
+    OutputKind("page", "credentials/{uuid}/index.html", "always", "the certificate page"),
+)}
+OUTPUT_ORDER = tuple(CREDENTIAL_OUTPUTS)
+
+# Site-wide files.
+KEY_FILE = "keys/signing-key.asc"
+KEYS_PAGE = "keys/index.html"
+VERIFY_PAGE = "verify/index.html"
+NOT_FOUND_PAGE = "404.html"
+ASSETS_DIR = "assets"
+
+# Build bookkeeping inside the output folder: never published.
+STATE_DIR = ".sitegen"
+STATE_FILE = f"{STATE_DIR}/state.json"
+LAST_BUILD_FILE = f"{STATE_DIR}/last-build.json"
+RECORDS_CACHE_DIR = f"{STATE_DIR}/records"
+IN_PROGRESS_FILE = f"{STATE_DIR}/build-in-progress"
+
+_PAGE_FILE = re.compile(r"credentials/([0-9a-f]{32})/index\.html")
+_PAGE_ALIAS = re.compile(r"credentials/[0-9a-f]{32}/?")
+
+
+def expected_outputs(*, signed: bool, has_pdf: bool) -> tuple[str, ...]:
+    """The output kinds a credential has: no PDF when revoked, nothing signed in previews."""
+    made = {"always": True, "signed": signed, "pdf": signed and has_pdf}
+    return tuple(kind.name for kind in CREDENTIAL_OUTPUTS.values() if made[kind.made_when])
+
+
+def is_uuid(value: object) -> bool:
+    return isinstance(value, str) and UUID_PATTERN.fullmatch(value) is not None
+
+
+def is_sha256(value: object) -> bool:
+    return isinstance(value, str) and SHA256_PATTERN.fullmatch(value) is not None
+
+
+@dataclass(frozen=True)
+class CredentialPaths:
+    """Every site path of one credential."""
+
+    uuid: str
+
+    def __post_init__(self):
+        if not is_uuid(self.uuid):
+            raise ValueError(f"not a credential ID (32 lowercase hex digits): {self.uuid!r}")
+
+    @property
+    def folder(self) -> str:
+        return f"{CREDENTIALS_DIR}/{self.uuid}"
+
+    @property
+    def page(self) -> str:
+        """The URL path people share: the folder, with its slash."""
+        return self.folder + "/"
+
+    def output(self, kind: str, pdf_sha256: str | None = None) -> str:
+        """The file of output `kind`; the hash index needs the PDF's SHA-256."""
+        if kind == "pdf_hash" and not is_sha256(pdf_sha256):
+            raise ValueError(f"not a SHA-256 hex digest: {pdf_sha256!r}")
+        return CREDENTIAL_OUTPUTS[kind].pattern.format(uuid=self.uuid, sha256=pdf_sha256)
+
+    @property
+    def page_file(self) -> str:
+        return self.output("page")
+
+    @property
+    def pdf(self) -> str:
+        return self.output("pdf")
+
+    @property
+    def signature(self) -> str:
+        return self.output("signature")
+
+    @property
+    def statement(self) -> str:
+        return self.output("statement")
+
+    @property
+    def share_image(self) -> str:
+        return self.output("share_image")
+
+    @property
+    def api(self) -> str:
+        return self.output("api")
+
+    def pdf_hash(self, pdf_sha256: str) -> str:
+        return self.output("pdf_hash", pdf_sha256)
+
+
+def pdf_hash_path(pdf_sha256: str) -> str:
+    """The hash-index entry of a PDF, whoever it belongs to."""
+    if not is_sha256(pdf_sha256):
+        raise ValueError(f"not a SHA-256 hex digest: {pdf_sha256!r}")
+    return CREDENTIAL_OUTPUTS["pdf_hash"].pattern.format(uuid="", sha256=pdf_sha256)
+
+
+PDF_HASH_DIR = pdf_hash_path("0" * 64).rsplit("/", 1)[0]
+API_CREDENTIALS_DIR = CredentialPaths("0" * 32).api.rsplit("/", 1)[0]
+
+
+def page_aliases(key: str) -> tuple[str, ...]:
+    """Bucket keys that also serve a certificate page, so the printed URL works with or
+    without its slash on plain S3 (a file and a folder cannot share a name in build/)."""
+    match = _PAGE_FILE.fullmatch(key)
+    if not match:
+        return ()
+    folder = CredentialPaths(match.group(1)).folder
+    return (folder, folder + "/")
+
+
+def is_page_alias(key: str) -> bool:
+    return _PAGE_ALIAS.fullmatch(key) is not None
+
+
+def is_extensionless_json(key: str) -> bool:
+    """API records have no extension (`api/v1/credentials/<uuid>`): they are JSON."""
+    return key.startswith("api/") and "." not in key.rsplit("/", 1)[-1]
+
+
+def verify_page_config() -> dict[str, str]:
+    """The layout as the verify page's script reads it (embedded in the page as JSON),
+    so the browser and `sitegen verify` look credentials up the same way."""
+    sample = CredentialPaths("0" * 32)
+    return {
+        "credentialPage": sample.page.replace(sample.uuid, "{uuid}"),
+        "credentialApi": sample.api.replace(sample.uuid, "{uuid}"),
+        "pdfHash": pdf_hash_path("0" * 64).replace("0" * 64, "{sha256}"),
+        "keyFile": KEY_FILE,
+    }

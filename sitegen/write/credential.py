@@ -1,0 +1,54 @@
+"""Writing one credential's files, and removing them, by the layout's paths.
+
+Files are written in the layout's order (PDF and signature first, the page last), so a
+page never links to a file that is not there yet; what the credential no longer has (the
+PDF once revoked, the hash-index entry of its previous PDF) goes after the new page is up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sitegen.layout import OUTPUT_ORDER, CredentialPaths
+from sitegen.plan.state import CredentialState, OutputStamp
+from sitegen.write.files import OutputTree
+
+
+class CredentialWriter:
+    def __init__(self, tree: OutputTree):
+        self.tree = tree
+
+    def write(self, uuid: str, files: dict[str, bytes], previous: CredentialState | None) -> dict[str, OutputStamp]:
+        """Write `files` (output kind -> bytes); the stamps the build state keeps for them."""
+        paths = CredentialPaths(uuid)
+        pdf_sha256 = hashlib.sha256(files["pdf"]).hexdigest() if "pdf" in files else None
+        stamps: dict[str, OutputStamp] = {}
+        written: set[str] = set()
+        for kind in OUTPUT_ORDER:
+            if kind not in files:
+                continue
+            site_path = paths.output(kind, pdf_sha256)
+            data = files[kind]
+            digest = pdf_sha256 if kind == "pdf" else hashlib.sha256(data).hexdigest()
+            stat = self.tree.write(site_path, data).stat()
+            stamps[kind] = OutputStamp(digest, stat.st_size, stat.st_mtime_ns)
+            written.add(site_path)
+        if previous is not None:
+            for site_path in owned_paths(uuid, previous):
+                if site_path not in written:
+                    self.tree.remove(site_path)
+        return stamps
+
+    def remove(self, uuid: str, previous: CredentialState | None) -> None:
+        """Every file of a credential whose record is gone, and its folder."""
+        paths = CredentialPaths(uuid)
+        if previous is not None:
+            for site_path in owned_paths(uuid, previous):
+                self.tree.remove(site_path)
+        self.tree.remove(paths.api)  # also when the state was lost
+        self.tree.remove_folder(paths.folder)
+
+
+def owned_paths(uuid: str, state: CredentialState) -> list[str]:
+    paths = CredentialPaths(uuid)
+    return [paths.output(kind, state.pdf_sha256) for kind in state.outputs]
