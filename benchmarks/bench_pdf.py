@@ -135,7 +135,7 @@ def measure(label: str, function, count: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("count", nargs="?", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=render_pdf.BATCH_SIZE)
+    parser.add_argument("--batch-size", type=int, default=render_pdf.PAGES_PER_DOCUMENT)
     args = parser.parse_args()
 
     print(f"WeasyPrint {weasyprint.__version__}, HarfBuzz subsetting: "

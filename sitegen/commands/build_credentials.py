@@ -24,7 +24,7 @@ from sitegen.sign.credential import sign_credential
 from sitegen.sign.gpg import Signer
 from sitegen.write.credential import CredentialWriter
 
-BATCH_SIZE = 25  # credentials per worker task: enough to batch PDF layout, small enough to balance
+CREDENTIALS_PER_TASK = 25  # per worker task: enough to batch PDF layout, small enough to balance
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,8 @@ class CredentialJob:
 def run_batches(job: CredentialJob, credentials: list[Credential], previous: dict[str, CredentialState],
                 jobs: int) -> Iterator[list[CredentialOutcome]]:
     """Outcomes batch by batch, as they finish; `jobs` worker processes (1: this one)."""
-    batches = [[(c, previous.get(c.uuid)) for c in credentials[i:i + BATCH_SIZE]]
-               for i in range(0, len(credentials), BATCH_SIZE)]
+    batches = [[(c, previous.get(c.uuid)) for c in credentials[i:i + CREDENTIALS_PER_TASK]]
+               for i in range(0, len(credentials), CREDENTIALS_PER_TASK)]
     jobs = jobs or os.cpu_count() or 1
     if jobs == 1 or len(batches) <= 1:
         for batch in batches:

@@ -47,7 +47,7 @@ def load_content_pages(root: Path) -> tuple[list[ContentPage], list[Problem]]:
 def _read_page(root: Path, path: Path) -> tuple[ContentPage | None, list[Problem]]:
     display = path.relative_to(root).as_posix()
     text = path.read_text(encoding="utf-8")
-    meta, body, body_line, problems = _split_front_matter(text, display)
+    meta, body, problems = _split_front_matter(text, display)
     if problems:
         return None, problems
     slug = path.relative_to(root / CONTENT_DIR).with_suffix("").as_posix()
@@ -62,20 +62,20 @@ def _read_page(root: Path, path: Path) -> tuple[ContentPage | None, list[Problem
 
 def _split_front_matter(text: str, display: str):
     if not text.startswith("---\n"):
-        return {}, text, 1, []
+        return {}, text, []
     end = text.find("\n---", 4)
     if end < 0:
-        return {}, text, 1, [Problem(display, 1, None, "front matter starts with --- but never ends")]
+        return {}, text, [Problem(display, 1, None, "front matter starts with --- but never ends")]
     try:
         meta = load_yaml(text[4:end]) or {}
     except YamlSyntaxError as err:
-        return {}, "", 1, [Problem(display, (err.line or 0) + 1, None, err.message)]
+        return {}, "", [Problem(display, (err.line or 0) + 1, None, err.message)]
     if not isinstance(meta, dict):
-        return {}, "", 1, [Problem(display, 2, None, "front matter must be a mapping")]
+        return {}, "", [Problem(display, 2, None, "front matter must be a mapping")]
     problems = [Problem(display, meta.line_of(k) + 1, k, f"unknown key (known: {', '.join(FRONT_MATTER_OPTIONS)})")
                 for k in meta if k not in FRONT_MATTER_OPTIONS]
     body_start = text.find("\n", end + 1) + 1
-    return meta, text[body_start:], text.count("\n", 0, body_start) + 1, problems
+    return meta, text[body_start:], problems
 
 
 def _first_heading(body: str) -> str | None:

@@ -49,7 +49,7 @@ RENDERER_VERSION = "1"
 
 # Successive type scales tried when a certificate does not fit on one page.
 SCALES = (1.0, 0.88, 0.77, 0.67, 0.58, 0.5)
-BATCH_SIZE = 100
+PAGES_PER_DOCUMENT = 100  # certificates laid out as one document: bounds memory
 QR_MASK = 4
 
 # The widths, in points, the default theme gives the name and the title (an A4
@@ -123,7 +123,7 @@ def render_pdf(credential: Credential, view: CertificateView, theme: Theme) -> b
 
 
 def render_pdfs(jobs: Sequence[PdfJob], theme: Theme,
-                batch_size: int = BATCH_SIZE) -> list[PdfResult]:
+                batch_size: int = PAGES_PER_DOCUMENT) -> list[PdfResult]:
     """PDFs for many certificates, in the order given; one bad certificate fails alone.
 
     Certificates are laid out `batch_size` at a time, so memory stays bounded by the

@@ -1,0 +1,184 @@
+"""The build state vouches for every output file: what is missing, altered or half-written
+by a build that failed or died is built again, and the result equals a clean build."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import output_files
+from test_crash_safety import _many_records
+
+ZOE = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"  # awards.csv, line 2
+CSV = "credentials_data/awards.csv"
+KINDS = ("pdf", "signature", "pdf_hash", "statement", "share_image", "api", "page")
+
+
+def build_json(sitegen, site, out, *extra):
+    result = sitegen("build", "--site", site, "--out", out, "--json", *extra)
+    return result, (json.loads(result.out) if result.out.strip() else None)
+
+
+def generated(report) -> dict[str, str]:
+    return {u: c["reason"] for u, c in report["credentials"].items() if c["state"] == "generated"}
+
+
+def output_path(out, kind: str, uuid: str = ZOE):
+    from sitegen.layout import CredentialPaths
+    from sitegen.plan.state import BuildState
+
+    state = BuildState.load(out).credentials[uuid]
+    return out / CredentialPaths(uuid).output(kind, state.pdf_sha256)
+
+
+@pytest.fixture(scope="module")
+def signed_build(tmp_path_factory, gpg_key):
+    """One signed build of the sample site, copied for each test that damages it."""
+    from conftest import SAMPLE_SITE
+
+    root = tmp_path_factory.mktemp("signed")
+    site = root / "site"
+    shutil.copytree(SAMPLE_SITE, site, ignore=shutil.ignore_patterns("build", ".dev-gnupg"))
+    env = {**os.environ, "SITEGEN_GNUPGHOME": str(gpg_key.home), "SITEGEN_SIGNING_KEY": gpg_key.fingerprint}
+    done = subprocess.run([sys.executable, "-m", "sitegen", "build", "--site", str(site), "--out",
+                           str(root / "build")], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+@pytest.fixture
+def copy_of_build(signed_build, tmp_path, signing_env):
+    site, out = tmp_path / "site", tmp_path / "build"
+    shutil.copytree(signed_build / "site", site)
+    shutil.copytree(signed_build / "build", out)  # copy2: modification times kept
+    return site, out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("damage", ["deleted", "altered"])
+def test_a_deleted_or_altered_output_is_built_again(copy_of_build, sitegen, kind, damage):
+    site, out = copy_of_build
+    path = output_path(out, kind)
+    original = path.read_bytes()
+    if damage == "deleted":
+        path.unlink()
+    else:
+        path.write_bytes(original[:-40] + b"tampered" + original[-32:])
+
+    result, report = build_json(sitegen, site, out)
+    assert result.code == 0, result.err
+    assert generated(report) == {ZOE: "missing" if damage == "deleted" else "altered"}
+    assert path.read_bytes() == original
+
+
+def test_an_output_touched_with_the_same_bytes_is_not_rebuilt(copy_of_build, sitegen):
+    site, out = copy_of_build
+    page = output_path(out, "page")
+    os.utime(page, ns=(1, 1))  # a checkout or a copy without times
+    first = build_json(sitegen, site, out)[1]
+    second = build_json(sitegen, site, out)[1]
+    assert generated(first) == {} and generated(second) == {}
+
+
+@pytest.mark.slow
+def test_revert_after_a_failed_build_equals_a_clean_build(copy_of_build, sitegen, tmp_path):
+    """The credential's record moves to a JSONL file with a changed name and a username that
+    cannot be written (a lone surrogate); the build fails; the record is put back."""
+    site, out = copy_of_build
+    csv = site / CSV
+    original = csv.read_text(encoding="utf-8")
+    lines = original.splitlines(keepends=True)
+    zoe_line = next(line for line in lines if line.startswith(ZOE))
+    csv.write_text("".join(line for line in lines if line is not zoe_line), encoding="utf-8")
+    moved = {"uuid": ZOE, "username": "\ud800", "full_name": "Someone Else Entirely",
+             "credential_type": "course-certificate", "course_id": "course-v1:AcmeX+CS101+2026",
+             "certificate_type": "verified", "status": "awarded", "issued": "2026-03-14"}
+    (site / "credentials_data/moved.jsonl").write_text(json.dumps(moved) + "\n", encoding="utf-8")
+    assert build_json(sitegen, site, out)[0].code != 0
+
+    (site / "credentials_data/moved.jsonl").unlink()
+    csv.write_text(original, encoding="utf-8")
+    result, _ = build_json(sitegen, site, out)
+    assert result.code == 0, result.err
+    clean = tmp_path / "clean"
+    assert build_json(sitegen, site, clean)[0].code == 0
+    assert output_files(out) == output_files(clean)
+
+
+@pytest.mark.slow
+def test_revert_after_a_write_that_failed_half_way_equals_a_clean_build(copy_of_build, sitegen, tmp_path):
+    """The PDF, its signature and hash entry are written, then the statement cannot be."""
+    site, out = copy_of_build
+    csv = site / CSV
+    original = csv.read_text(encoding="utf-8")
+    csv.write_text(original.replace("Zoë Ó Súilleabháin", "Zoë Renamed"), encoding="utf-8")
+    statement = output_path(out, "statement")
+    statement.unlink()
+    (statement / "blocker").mkdir(parents=True)  # a folder where the file must go
+    result, report = build_json(sitegen, site, out)
+    assert result.code != 0 and ZOE in report["credentials"]
+    assert "Zoë Renamed" not in output_path(out, "page").read_text(encoding="utf-8")  # the page comes last
+
+    shutil.rmtree(statement)
+    csv.write_text(original, encoding="utf-8")
+    result, report = build_json(sitegen, site, out)
+    assert result.code == 0, result.err
+    assert generated(report) == {ZOE: "uncertain"}
+    clean = tmp_path / "clean"
+    assert build_json(sitegen, site, clean)[0].code == 0
+    assert output_files(out) == output_files(clean)
+
+
+@pytest.mark.slow
+def test_kill_during_a_rename_of_every_name_then_revert_equals_a_clean_build(sample_site, sitegen, tmp_path):
+    _many_records(sample_site, count=2000)
+    out, clean = tmp_path / "out", tmp_path / "clean"
+    assert sitegen("build", "--site", sample_site, "--out", out, "--pages-only").code == 0
+    bulk = sample_site / "credentials_data/bulk.csv"
+    original = bulk.read_text(encoding="utf-8")
+    bulk.write_text(original.replace("Learner", "Renamed"), encoding="utf-8")
+    watched = out / "credentials" / original.splitlines()[300].split(",")[0] / "index.html"
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sitegen", "build", "--site", str(sample_site), "--out", str(out),
+         "--pages-only", "--jobs", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if "Renamed" in watched.read_text(encoding="utf-8"):
+            break
+        time.sleep(0.002)
+    assert process.poll() is None, "the build finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)  # the parent only: its workers must die with it
+    process.wait()
+
+    bulk.write_text(original, encoding="utf-8")
+    result = sitegen("build", "--site", sample_site, "--out", out, "--pages-only")
+    assert result.code == 0, result.err
+    assert sitegen("build", "--site", sample_site, "--out", clean, "--pages-only").code == 0
+    assert output_files(out) == output_files(clean)
+    assert _workers_of(process.pid) == []
+
+
+def _workers_of(pid: int) -> list[str]:
+    """Live processes of the killed build's process group: its workers, if they outlived it."""
+    time.sleep(0.5)
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pid and fields[0] != "Z":
+                found.append(entry)
+    return found
