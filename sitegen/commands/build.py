@@ -23,6 +23,7 @@ from sitegen.errors import InputProblems, SitegenError
 from sitegen.layout import ASSETS_DIR, IN_PROGRESS_FILE, KEY_FILE, KEYS_PAGE, NOT_FOUND_PAGE, PDF_HASH_DIR, VERIFY_PAGE
 from sitegen.load.config import load_site
 from sitegen.load.content import ContentPage, load_content_pages
+from sitegen.load.project_files import input_folders, links_outside_the_project
 from sitegen.load.record_cache import LoadedCredentials, load_credentials
 from sitegen.model import Site
 from sitegen.plan.build_plan import BuildPlan, plan_build, site_settings_digest
@@ -32,7 +33,7 @@ from sitegen.render.credential import CredentialRenderer
 from sitegen.render.html import SigningFacts, content_page, keys_page, not_found_page, verify_page
 from sitegen.render.theme import Theme
 from sitegen.report import BuildReport
-from sitegen.sign.gpg import Signer
+from sitegen.sign.gpg import Signer, locate_key
 from sitegen.write.credential import CredentialWriter
 from sitegen.write.files import OutputTree, remove_file, sweep_temporary_files
 
@@ -96,6 +97,9 @@ def build(options: BuildOptions) -> BuildReport:
 
 def _load_inputs(site: Site, out: Path) -> tuple[list[ContentPage], LoadedCredentials]:
     """Content pages and valid credentials, or every problem found in them at once."""
+    problems = links_outside_the_project(site)
+    if problems:  # nothing is read through such a link, not even to report on it
+        raise InputProblems(problems)
     pages, problems = load_content_pages(site.root)
     loaded = load_credentials(site, out)
     problems += loaded.problems
@@ -236,9 +240,17 @@ def _clean(out: Path) -> None:
 
 
 def _refuse_dangerous_output(site: Site, out: Path) -> None:
-    """--clean deletes the output folder: never let it be the project or a parent of it."""
-    root = site.root.resolve()
-    if out == root or root.is_relative_to(out):
-        raise SitegenError(f"--out {out}: must not be the project folder or one of its parents")
-    if out == Path.home().resolve():
-        raise SitegenError(f"--out {out}: must not be your home folder")
+    """The output folder is rewritten and, with --clean, deleted: it must hold no input,
+    no signing key and no home folder, and must not be inside an input folder either."""
+    keep = {
+        "the project folder": site.root.resolve(),
+        "your home folder": Path.home().resolve(),
+        "the GnuPG home of the signing key": locate_key(site.signing, site.root).home.resolve(),
+    }
+    for folder in input_folders(site):
+        keep[f"the input folder {folder.relative_to(site.root).as_posix()}/"] = folder.resolve()
+    for what, folder in keep.items():
+        if folder.is_relative_to(out):
+            raise SitegenError(f"--out {out}: must not be {what} or hold it ({folder})")
+        if what not in ("the project folder", "your home folder") and out.is_relative_to(folder):
+            raise SitegenError(f"--out {out}: must not be inside {what} ({folder})")

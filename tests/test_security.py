@@ -1,0 +1,132 @@
+"""Nothing reaches build/ or the bucket that should not, and previews are never published."""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import threading
+from http.server import ThreadingHTTPServer
+
+import pytest
+from test_theme_pages import DROP_HARNESS, _QuietHandler, chromium_installed, needs_chromium, verify_result  # noqa: F401
+
+
+ZOE = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"  # awarded, awards.csv line 2
+CSV = "credentials_data/awards.csv"
+
+
+def one_line_error(result) -> str:
+    assert result.code != 0
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    return lines[0]
+
+
+# -- the output folder ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["credentials_data", "content", "themes/plain", "themes/plain/static/x"])
+def test_out_holding_or_inside_an_input_is_refused(sample_site, sitegen, where):
+    before = {p: p.read_bytes() for p in sample_site.rglob("*") if p.is_file()}
+    line = one_line_error(sitegen("build", "--site", sample_site, "--out", sample_site / where,
+                                  "--clean", "--pages-only"))
+    assert "--out" in line and "input folder" in line
+    assert {p: p.read_bytes() for p in sample_site.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize("relation", ["the home itself", "a folder holding it", "a folder inside it"])
+def test_out_near_the_gnupg_home_is_refused(sample_site, sitegen, tmp_path, monkeypatch, relation):
+    home = tmp_path / "keys" / "gnupg"
+    home.mkdir(parents=True)
+    (home / "private-keys-v1.d").mkdir()
+    (home / "private-keys-v1.d" / "secret.key").write_text("the signing key")
+    monkeypatch.setenv("SITEGEN_GNUPGHOME", str(home))
+    out = {"the home itself": home, "a folder holding it": home.parent, "a folder inside it": home / "b"}[relation]
+    line = one_line_error(sitegen("build", "--site", sample_site, "--out", out, "--clean", "--pages-only"))
+    assert "GnuPG home" in line
+    assert (home / "private-keys-v1.d" / "secret.key").read_text() == "the signing key"
+
+
+# -- links out of the project -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("link", ["content/passwd.md", "themes/plain/static/secret.key",
+                                  "themes/plain/templates/page.html", "credentials_data/more.csv",
+                                  "themes/plain/static/elsewhere"])
+def test_a_link_out_of_the_project_is_refused(sample_site, sitegen, tmp_path, link):
+    secret = tmp_path / "outside" / "secret.key"
+    secret.parent.mkdir()
+    secret.write_text("-----BEGIN PGP PRIVATE KEY BLOCK-----\nsecret\n")
+    target = sample_site / link
+    if target.exists():
+        target.unlink()
+    target.symlink_to(secret.parent if link.endswith("elsewhere") else secret)
+
+    result = sitegen("build", "--site", sample_site, "--pages-only")
+    assert result.code != 0
+    assert f"error: {link}: is a link to something outside the project folder" in result.err
+    assert "secret" not in result.err.replace("secret.key", "") and "PRIVATE KEY" not in result.out + result.err
+    assert not (sample_site / "build").exists()
+
+
+def test_a_link_inside_the_project_is_fine(sample_site, sitegen):
+    (sample_site / "content/again.md").symlink_to(sample_site / "content/index.md")
+    assert sitegen("build", "--site", sample_site, "--pages-only").code == 0
+    assert (sample_site / "build/again/index.html").is_file()
+
+
+# -- the verify page and a revoked credential's PDF -------------------------------------------
+
+
+@pytest.fixture
+def revoked_after_build(sample_site, sitegen, signing_env, tmp_path):
+    """A signed build in the default theme; then Zoë's credential is revoked and the site
+    built again. Returns the build folder and her PDF from before the revocation."""
+    from conftest import REPO
+
+    shutil.copytree(REPO / "themes/default", sample_site / "themes/default")
+    site_yml = sample_site / "site.yml"
+    site_yml.write_text(site_yml.read_text(encoding="utf-8").replace("theme: plain", "theme: default"),
+                        encoding="utf-8")
+    assert sitegen("build", "--site", sample_site).code == 0
+    old_pdf = tmp_path / "zoe.pdf"
+    shutil.copy(sample_site / f"build/credentials/{ZOE}/certificate.pdf", old_pdf)
+    csv = sample_site / CSV
+    row = next(line for line in csv.read_text(encoding="utf-8").splitlines() if line.startswith(ZOE))
+    revoked = row.replace(",awarded,2026-03-14,,,", ",revoked,2026-03-14,,Issued in error,")
+    csv.write_text(csv.read_text(encoding="utf-8").replace(row, revoked), encoding="utf-8")
+    assert sitegen("build", "--site", sample_site).code == 0
+    assert not (sample_site / f"build/credentials/{ZOE}/certificate.pdf").exists()
+    return sample_site / "build", old_pdf
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_verify_page_says_revoked_for_the_old_pdf_of_a_revoked_credential(revoked_after_build, tmp_path):
+    build, old_pdf = revoked_after_build
+    root = tmp_path / "www"
+    shutil.copytree(build, root)
+    verify_dir = root / "verify"
+    shutil.copy(old_pdf, verify_dir / "old.pdf")
+    harness = (verify_dir / "index.html").read_text().replace("</body>", DROP_HARNESS + "</body>")
+    (verify_dir / "drop.html").write_text(harness)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/verify/drop.html?pdf=old.pdf"
+        result = verify_result(tmp_path, url, "pdf-result")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "revoked" in result.select_one(".result-box__heading").get_text(strip=True).lower()
+    assert "Issued in error" in result.get_text()
+
+
+@pytest.mark.slow
+def test_cli_says_revoked_for_the_old_pdf_of_a_revoked_credential(revoked_after_build, sitegen):
+    build, old_pdf = revoked_after_build
+    result = sitegen("verify", old_pdf, "--build-dir", build, "--json")
+    assert result.code != 0
+    assert json.loads(result.out)["verdict"] == "revoked"
+
