@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sitegen: interrupted", file=sys.stderr)
         return 130
-    except Exception as err:  # noqa: BLE001 - the user gets one line; developers get the traceback
+    except Exception as err:  # the user gets one line; developers get the traceback
         if os.environ.get("SITEGEN_DEBUG"):
             raise
         print(f"sitegen: internal error: {type(err).__name__}: {err} (set SITEGEN_DEBUG=1 for details)",
@@ -76,7 +76,8 @@ def _add_build(commands) -> None:
     parser.add_argument("--shard", type=_shard, metavar="K/N",
                         help="build only shard K of N (by credential UUID); shard 1 also builds shared pages")
     parser.add_argument("--clean", action="store_true", help="delete the output folder first")
-    parser.add_argument("--pages-only", action="store_true", help="pages and JSON only: no PDFs, signatures or share images (quick previews)")
+    parser.add_argument("--pages-only", action="store_true",
+                        help="pages and JSON only: no PDFs, signatures or share images (quick previews)")
     parser.add_argument("--json", action="store_true", help="print the build report as JSON on stdout")
     parser.add_argument("--quiet", action="store_true", help="no warnings, only errors and the summary")
     parser.set_defaults(handler=_run_build)
@@ -139,10 +140,11 @@ def _add_publish(commands) -> None:
 
 def _run_publish(args) -> int:
     from sitegen.load.config import load_site
+    from sitegen.layout import BUILD_DIR
     from sitegen.publish.sync import publish
 
     site = load_site(args.site.resolve())
-    build_dir = (args.out or site.root / "build").resolve()
+    build_dir = (args.out or site.root / BUILD_DIR).resolve()
     # With --json, stdout is for the report alone: progress goes to stderr.
     log = (lambda line: print(line, file=sys.stderr)) if args.json else print
     report = publish(build_dir, site.publish, dry_run=args.dry_run, endpoint_url=args.endpoint_url,
@@ -153,13 +155,26 @@ def _run_publish(args) -> int:
 
 
 def _add_verify(commands) -> None:
-    parser = commands.add_parser("verify", help="check whether a certificate PDF or URL is genuine",
-                                 description="Tell whether a certificate PDF (or credential URL) is genuine, "
-                                             "and its status. Exit status 0 only when it is valid.")
+    parser = commands.add_parser(
+        "verify", help="check whether a certificate PDF or URL is genuine",
+        description="Tell whether a certificate PDF (or credential URL) is genuine, and its status, "
+                    "against the issuer YOU name (--site-url, --build-dir, --key, --fingerprint or "
+                    "--issuers): a document cannot vouch for itself. Exit status 0 only when it is valid; "
+                    "checked only against the site the document names, the verdict is 'unverified'.")
     parser.add_argument("target", metavar="PDF_OR_URL")
+    parser.add_argument("--site-url", metavar="URL",
+                        help="the issuer's site, as you know it: its published key is trusted, and "
+                             "credentials must be on it")
     parser.add_argument("--build-dir", type=Path, metavar="DIR",
-                        help="check against a local build instead of the live site")
-    parser.add_argument("--site-url", metavar="URL", help="site to fetch the key and signatures from")
+                        help="check against a local build (trusted as the issuer's own) instead of the live site")
+    parser.add_argument("--key", type=Path, metavar="FILE",
+                        help="the issuer's ASCII-armoured public key: only signatures by it count")
+    parser.add_argument("--fingerprint", metavar="FPR",
+                        help="pin the issuer's key: the key must have this fingerprint (40 hex digits)")
+    parser.add_argument("--issuers", type=Path, metavar="FILE",
+                        help="trusted issuers, YAML or JSON: a list of {site_url, fingerprint, name}")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="deadline for each download (default: $SITEGEN_VERIFY_TIMEOUT or 20)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=_run_verify)
 

@@ -54,6 +54,11 @@ VERIFY_PAGE = "verify/index.html"
 NOT_FOUND_PAGE = "404.html"
 ASSETS_DIR = "assets"
 
+# The output folders, relative to the project: what publish uploads, and previews
+# (pages only, or another base URL), which are kept apart so they can never be published.
+BUILD_DIR = "build"
+PREVIEW_DIR = "build/.preview"
+
 # Build bookkeeping inside the output folder: never published.
 STATE_DIR = ".sitegen"
 STATE_FILE = f"{STATE_DIR}/state.json"

@@ -26,6 +26,7 @@ class BuildReport:
     pages_written: list[str] = field(default_factory=list)
     fingerprint: str | None = None
     development_key: bool = False
+    preview: str | None = None  # why this build must never be published
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -50,6 +51,8 @@ class BuildReport:
             "errors": len(self.errors) + len(self.input_problems),
             "input_problems": self.input_problems,
             "signing": {"fingerprint": self.fingerprint, "development_key": self.development_key},
+            "publishable": self.preview is None,
+            "preview": self.preview,
             "site_files_updated": self.pages_written,
             "seconds": round(self.seconds, 3),
             "credentials": dict(sorted(credentials.items())),
@@ -57,6 +60,14 @@ class BuildReport:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    @staticmethod
+    def last_was_publishable(out_dir: Path) -> bool:
+        try:
+            last = json.loads((out_dir / LAST_BUILD_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(last, dict) and last.get("publishable") is True
 
     def save(self, out_dir: Path) -> None:
         """build/.sitegen/last-build.json: what publish checks before it uploads anything."""

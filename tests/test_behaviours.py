@@ -138,7 +138,7 @@ def test_purged_record_takes_its_hash_index_entry_with_it(sample_site, signing_e
 
 
 def test_certificate_expiring_between_builds_is_rebuilt_as_expired(sample_site):
-    out = sample_site / "build"
+    out = sample_site / "build/.preview"  # a pages-only build is a preview
     before_expiry = _build(sample_site, pages_only=True, today=dt.date(2024, 6, 1))
     assert EXPIRING_UUID in before_expiry.generated
     assert _api(out, EXPIRING_UUID)["verification"]["status"] == "valid"
@@ -285,7 +285,7 @@ def test_new_fonts_rebuild_every_pdf(sample_site, signing_env, monkeypatch):
 
 
 def _assets_after_css_change(site: Path, lose_state: bool) -> tuple[list[str], str]:
-    out = site / "build"
+    out = site / "build/.preview"  # a pages-only build is a preview
     assert _build(site, pages_only=True).ok
     (old,) = [p for p in output_files(out) if p.startswith("assets/style.")]
     if lose_state:
@@ -311,7 +311,7 @@ def test_changed_asset_leaves_only_its_new_fingerprint_even_without_build_state(
 
 def test_deleted_content_page_disappears(sample_site):
     """Its page goes too (the list of shared files does this; the stale-asset sweep only sees assets/)."""
-    out = sample_site / "build"
+    out = sample_site / "build/.preview"  # a pages-only build is a preview
     assert _build(sample_site, pages_only=True).ok
     assert (out / "how-to-verify/index.html").is_file()
     (sample_site / "content/how-to-verify.md").unlink()

@@ -18,7 +18,7 @@ HOSTILE_NAME = "<script>alert(\"x\")</script> & 'Mallory' \"Q\""
 def built(sample_site, sitegen):
     result = sitegen("build", "--site", sample_site, "--pages-only")
     assert result.code == 0, result.err
-    return sample_site / "build"
+    return sample_site / "build/.preview"  # pages-only builds are previews
 
 
 def test_every_record_gets_a_page_and_json(built):
@@ -69,7 +69,7 @@ def test_no_page_lists_credentials(built):
 
 def test_base_url_override_for_previews(sample_site, sitegen):
     assert sitegen("build", "--site", sample_site, "--pages-only", "--base-url", "http://127.0.0.1:9999").code == 0
-    data = json.loads((sample_site / "build/api/v1/credentials" / HOSTILE_UUID).read_text())
+    data = json.loads((sample_site / "build/.preview/api/v1/credentials" / HOSTILE_UUID).read_text())
     assert data["certificate_url"] == f"http://127.0.0.1:9999/credentials/{HOSTILE_UUID}/"
 
 

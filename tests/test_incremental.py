@@ -8,6 +8,7 @@ from conftest import output_files
 
 NEW_ROW = ("8c9d0e1f2a3b48f9a07bc2d3e4f5a6b7,new,Nova Novák,course-certificate,"
            "course-v1:AcmeX+CS101+2026,verified,awarded,2026-08-01,,,0.75\n")
+PREVIEW = "build/.preview"  # pages-only builds are previews, kept apart from build/
 HONOR_UUID = "1b2c3d4e5f6a41829304b5c6d7e8f90a"  # the only honor certificate in the sample
 
 
@@ -23,12 +24,12 @@ def generated(report):
 
 def test_second_build_builds_nothing(sample_site, sitegen):
     first = build(sitegen, sample_site)
-    before = {p: (sample_site / "build" / p).stat().st_mtime_ns for p in output_files(sample_site / "build")}
+    before = {p: (sample_site / PREVIEW / p).stat().st_mtime_ns for p in output_files(sample_site / PREVIEW)}
     second = build(sitegen, sample_site)
     assert first["counts"]["generated"] == 8
     assert second["counts"] == {"generated": 0, "unchanged": 8, "removed": 0, "errors": 0}
     assert second["site_files_updated"] == []
-    after = {p: (sample_site / "build" / p).stat().st_mtime_ns for p in output_files(sample_site / "build")}
+    after = {p: (sample_site / PREVIEW / p).stat().st_mtime_ns for p in output_files(sample_site / PREVIEW)}
     assert after == before  # not even rewritten with the same bytes
 
 
@@ -47,7 +48,7 @@ def test_changed_record_rebuilds_only_that_credential(sample_site, sitegen):
     csv.write_text(csv.read_text(encoding="utf-8").replace("王小明", "王小红"), encoding="utf-8")
     report = build(sitegen, sample_site)
     assert generated(report) == {HONOR_UUID}
-    assert "王小红" in (sample_site / f"build/credentials/{HONOR_UUID}/index.html").read_text()
+    assert "王小红" in (sample_site / f"build/.preview/credentials/{HONOR_UUID}/index.html").read_text()
 
 
 def test_template_edit_rebuilds_its_dependents_only(sample_site, sitegen):
@@ -73,7 +74,7 @@ def test_new_override_template_rebuilds_what_it_overrides(sample_site, sitegen):
     report = build(sitegen, sample_site)
     assert generated(report) == {HONOR_UUID}
     assert "<title>Honor: Introduction to Computing</title>" in (
-        sample_site / f"build/credentials/{HONOR_UUID}/index.html").read_text()
+        sample_site / f"build/.preview/credentials/{HONOR_UUID}/index.html").read_text()
 
 
 def test_asset_change_rebuilds_pages_that_use_it(sample_site, sitegen):
@@ -82,7 +83,7 @@ def test_asset_change_rebuilds_pages_that_use_it(sample_site, sitegen):
     css.write_text(css.read_text() + "h1 { color: navy; }\n")
     report = build(sitegen, sample_site)
     assert len(generated(report)) == 8  # every page links the new fingerprinted name
-    assets = [p for p in output_files(sample_site / "build") if p.startswith("assets/style.")]
+    assets = [p for p in output_files(sample_site / PREVIEW) if p.startswith("assets/style.")]
     assert len(assets) == 1  # the old fingerprint is gone
 
 
@@ -94,8 +95,8 @@ def test_removed_record_files_disappear(sample_site, sitegen):
                    encoding="utf-8")
     report = build(sitegen, sample_site)
     assert report["credentials"][uuid]["state"] == "removed"
-    assert not (sample_site / "build/credentials" / uuid).exists()
-    assert not (sample_site / "build/api/v1/credentials" / uuid).exists()
+    assert not (sample_site / "build/.preview/credentials" / uuid).exists()
+    assert not (sample_site / "build/.preview/api/v1/credentials" / uuid).exists()
 
 
 def test_site_setting_change_rebuilds_only_credentials_that_read_it(sample_site, sitegen):

@@ -32,9 +32,11 @@ from s3server import (  # noqa: F401  (fixtures)
     s3,
 )
 from sitegen.errors import SitegenError
+from sitegen.load.config import load_site
 from sitegen.model import CachePolicy, PublishSettings
-from sitegen.publish.sync import PublishTarget, RetryPolicy, publish, resolve_target
 from sitegen.publish.plan import MANIFEST_KEY, collapse_paths, invalidation_paths
+from sitegen.publish.sync import PublishTarget, RetryPolicy, publish, resolve_target
+from siteyml import write_site
 
 UUIDS = [uuid.uuid5(uuid.NAMESPACE_URL, f"credential-{i}").hex for i in range(40)]
 FAST = RetryPolicy(botocore_attempts=2, attempts=4, backoff=0.01)
@@ -93,7 +95,8 @@ def write_build(build: Path, tree: dict[str, bytes], *, ok: bool = True, dev: bo
     shutil.rmtree(build, ignore_errors=True)
     extra = {
         ".sitegen/last-build.json": json.dumps(
-            {"ok": ok, "errors": 0 if ok else 3, "signing": {"fingerprint": "ABCD1234", "development_key": dev}}
+            {"ok": ok, "errors": 0 if ok else 3, "signing": {"fingerprint": "ABCD1234", "development_key": dev},
+             "publishable": True, "preview": None}
         ).encode(),
         ".sitegen/state.json": b"{}",
         ".DS_Store": b"junk",
@@ -158,7 +161,7 @@ def run(build: Path, settings: PublishSettings, **kwargs):
     lines: list[str] = []
     kwargs.setdefault("retry", FAST)
     kwargs.setdefault("jobs", 4)
-    report = publish(build, settings, environ={}, log=lines.append, **kwargs)
+    report = publish(build, settings, log=lines.append, **kwargs)
     report.lines = lines
     return report
 
@@ -394,7 +397,12 @@ def test_dry_run_prints_the_plan_and_changes_nothing(build, settings, s3, bucket
     [
         (None, "run sitegen build first"),
         ({"ok": False, "errors": 3, "signing": {"development_key": False}}, r"last build failed \(3 errors\)"),
-        ({"ok": True, "errors": 0, "signing": {"fingerprint": "DEV1", "development_key": True}}, "development key"),
+        ({"ok": True, "errors": 0, "signing": {"fingerprint": "DEV1", "development_key": True}, "publishable": True},
+         "development key"),
+        ({"ok": True, "errors": 0, "signing": {"fingerprint": "ABCD1234", "development_key": False},
+          "publishable": False, "preview": "pages only: no PDFs, signatures or statements"}, "is a preview"),
+        ({"ok": True, "errors": 0, "signing": {"fingerprint": "ABCD1234", "development_key": False}},
+         "is a preview"),  # made before previews were marked: build again
     ],
 )
 def test_refuses_failed_missing_or_development_builds(build, settings, s3, bucket, state, message):
@@ -423,20 +431,23 @@ def test_a_missing_bucket_is_one_clear_line(build, settings):
         run(build, replace(settings, bucket="no-such-bucket-here"))
 
 
-def test_environment_overrides_site_yml_and_the_command_line_overrides_both():
-    yml = PublishSettings(bucket="yml", prefix="yml", endpoint_url="http://yml", cdn_distribution_id="YML")
+def test_environment_overrides_site_yml_and_the_command_line_overrides_both(tmp_path):
+    write_site(tmp_path, "publish:\n  bucket: yml\n  prefix: yml\n  endpoint_url: http://yml\n"
+                         "  cdn_distribution_id: YML\n")
     env = {
         "SITEGEN_PUBLISH_BUCKET": "env",
         "SITEGEN_PUBLISH_PREFIX": "/env/site/",
         "SITEGEN_PUBLISH_ENDPOINT_URL": "http://env",
         "SITEGEN_CDN_DISTRIBUTION_ID": "ENV",
     }
-    assert resolve_target(yml, {}) == resolve_target(yml, {k: "" for k in env})
-    assert resolve_target(yml, {}) == PublishTarget("yml", "yml/", None, "http://yml", "YML")
-    assert resolve_target(yml, env) == PublishTarget("env", "env/site/", None, "http://env", "ENV")
-    assert resolve_target(yml, env, endpoint_url="http://cli").endpoint_url == "http://cli"
+    yml = load_site(tmp_path, environ={}).publish
+    assert resolve_target(yml) == resolve_target(load_site(tmp_path, environ=dict.fromkeys(env, "")).publish)
+    assert resolve_target(yml) == PublishTarget("yml", "yml/", None, "http://yml", "YML")
+    from_env = load_site(tmp_path, environ=env).publish
+    assert resolve_target(from_env) == PublishTarget("env", "env/site/", None, "http://env", "ENV")
+    assert resolve_target(from_env, endpoint_url="http://cli").endpoint_url == "http://cli"
     with pytest.raises(SitegenError, match="publish.bucket"):
-        resolve_target(PublishSettings(), {})
+        resolve_target(PublishSettings())
 
 
 # --------------------------------------------------------------------------- order, concurrency
@@ -522,7 +533,7 @@ from sitegen.model import CachePolicy, PublishSettings
 from sitegen.publish.sync import publish
 args = json.loads(sys.argv[1])
 settings = PublishSettings(bucket=args["bucket"], cache=CachePolicy(**args["cache"]))
-publish(Path(args["build"]), settings, endpoint_url=args["endpoint"], environ={}, jobs=1)
+publish(Path(args["build"]), settings, endpoint_url=args["endpoint"], jobs=1)
 """
 
 
@@ -569,7 +580,7 @@ def test_publish_killed_part_way_is_completed_by_the_next_run(
 
 def test_cdn_invalidation_holds_only_changed_and_deleted_paths(build, settings, s3, bucket):
     distribution = make_distribution(bucket)
-    settings = replace(settings, prefix="site", cdn_distribution_id=distribution)
+    settings = replace(settings, prefix="site/", cdn_distribution_id=distribution)
     tree = site_tree(UUIDS[:3])
     run(write_build(build, tree), settings, base_url="https://verify.example.org/")
     run(write_build(build, tree), settings, base_url="https://verify.example.org/")

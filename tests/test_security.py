@@ -73,7 +73,7 @@ def test_a_link_out_of_the_project_is_refused(sample_site, sitegen, tmp_path, li
 def test_a_link_inside_the_project_is_fine(sample_site, sitegen):
     (sample_site / "content/again.md").symlink_to(sample_site / "content/index.md")
     assert sitegen("build", "--site", sample_site, "--pages-only").code == 0
-    assert (sample_site / "build/again/index.html").is_file()
+    assert (sample_site / "build/.preview/again/index.html").is_file()
 
 
 # -- the verify page and a revoked credential's PDF -------------------------------------------
@@ -130,3 +130,43 @@ def test_cli_says_revoked_for_the_old_pdf_of_a_revoked_credential(revoked_after_
     assert result.code != 0
     assert json.loads(result.out)["verdict"] == "revoked"
 
+
+
+# -- previews are never published ---------------------------------------------------------------
+
+
+@pytest.fixture
+def signed_site(sample_site, sitegen, signing_env):
+    assert sitegen("build", "--site", sample_site).code == 0
+    build = sample_site / "build"
+    return sample_site, {p: p.read_bytes() for p in build.rglob("*") if p.is_file()}
+
+
+def files_of(folder):
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preview", [["--pages-only"], ["--base-url", "http://127.0.0.1:8123/"]])
+def test_a_preview_goes_to_its_own_folder_and_leaves_the_signed_build_alone(signed_site, sitegen, preview):
+    site, before = signed_site
+    assert sitegen("build", "--site", site, *preview).code == 0
+    assert files_of(site / "build") == {**before, **files_of(site / "build/.preview")}
+    assert (site / f"build/.preview/credentials/{ZOE}/index.html").is_file()
+    last = json.loads((site / "build/.preview/.sitegen/last-build.json").read_text())
+    assert last["publishable"] is False and last["preview"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preview", [["--pages-only"], ["--base-url", "http://127.0.0.1:8123/"]])
+def test_a_preview_over_a_publishable_build_is_refused(signed_site, sitegen, preview):
+    site, before = signed_site
+    line = one_line_error(sitegen("build", "--site", site, "--out", site / "build", *preview))
+    assert "holds a build that can be published" in line
+    assert files_of(site / "build") == before
+
+
+def test_a_preview_cannot_be_published(sample_site, sitegen):
+    assert sitegen("build", "--site", sample_site, "--pages-only").code == 0
+    line = one_line_error(sitegen("publish", "--site", sample_site, "--out", sample_site / "build/.preview"))
+    assert "is a preview (pages only" in line and "never published" in line

@@ -20,7 +20,17 @@ from pathlib import Path
 
 from sitegen.commands.build_credentials import CredentialJob, CredentialOutcome, run_batches
 from sitegen.errors import InputProblems, SitegenError
-from sitegen.layout import ASSETS_DIR, IN_PROGRESS_FILE, KEY_FILE, KEYS_PAGE, NOT_FOUND_PAGE, PDF_HASH_DIR, VERIFY_PAGE
+from sitegen.layout import (
+    ASSETS_DIR,
+    BUILD_DIR,
+    IN_PROGRESS_FILE,
+    KEY_FILE,
+    KEYS_PAGE,
+    NOT_FOUND_PAGE,
+    PDF_HASH_DIR,
+    PREVIEW_DIR,
+    VERIFY_PAGE,
+)
 from sitegen.load.config import load_site
 from sitegen.load.content import ContentPage, load_content_pages
 from sitegen.load.project_files import input_folders, links_outside_the_project
@@ -53,12 +63,27 @@ class BuildOptions:
     today: dt.date | None = None
     progress_stream: object = None
 
+    @property
+    def preview(self) -> str | None:
+        """Why this build is a preview that must never be published, or None."""
+        if self.pages_only:
+            return "pages only: no PDFs, signatures or statements"
+        if self.base_url is not None:
+            return f"built for {self.base_url}, not the site's base_url"
+        return None
+
+
+def output_folder(site_root: Path, preview: bool) -> Path:
+    """Where a build goes unless --out says otherwise: previews never go into build/ itself."""
+    return (site_root / (PREVIEW_DIR if preview else BUILD_DIR)).resolve()
+
 
 def build(options: BuildOptions) -> BuildReport:
     started = time.monotonic()
     site = load_site(options.site_dir, options.base_url)
-    out = (options.out_dir or site.root / "build").resolve()
+    out = options.out_dir.resolve() if options.out_dir else output_folder(site.root, bool(options.preview))
     _refuse_dangerous_output(site, out)
+    _refuse_preview_over_publishable(out, options.preview)
     pages, loaded = _load_inputs(site, out)  # bad input: InputProblems, nothing written
     if options.clean:
         _clean(out)
@@ -69,7 +94,8 @@ def build(options: BuildOptions) -> BuildReport:
     signer = None if options.pages_only else _open_signer(site)
     signing = SigningFacts.of(signer)
     theme = Theme(site)
-    report = BuildReport(fingerprint=signing.fingerprint, development_key=signing.development_key)
+    report = BuildReport(fingerprint=signing.fingerprint, development_key=signing.development_key,
+                         preview=options.preview)
 
     state = BuildState.load(out)
     renderer_digest = "" if options.pages_only else _pdf_renderer_fingerprint()
@@ -237,6 +263,14 @@ def _theme_file_digest(theme: Theme):
 def _clean(out: Path) -> None:
     if out.is_dir():
         shutil.rmtree(out)
+
+
+def _refuse_preview_over_publishable(out: Path, preview: str | None) -> None:
+    """A preview must not replace a build that can be published: it would withdraw its
+    PDFs and signatures, or rewrite its URLs."""
+    if preview and BuildReport.last_was_publishable(out):
+        raise SitegenError(f"--out {out}: holds a build that can be published; a preview ({preview}) "
+                           f"would replace it: leave out --out (previews go to {PREVIEW_DIR}/) or use another folder")
 
 
 def _refuse_dangerous_output(site: Site, out: Path) -> None:

@@ -1,8 +1,9 @@
 """`sitegen serve`: build, serve on 127.0.0.1, rebuild and live-reload on any change.
 
-The preview is built with base_url pointing at the local server, so every absolute
-link (share tags, the URL printed on PDFs) works in the preview too. A build error
-is printed and the last good site keeps being served.
+The preview is built into build/.preview with base_url pointing at the local server, so
+every absolute link (share tags, the URL printed on PDFs) works in the preview too, and
+build/ (what publish uploads) is never touched. A build error is printed and the last
+good site keeps being served.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from sitegen.commands.build import BuildOptions, build
+from sitegen.commands.build import BuildOptions, build, output_folder
 from sitegen.errors import InputProblems, SitegenError
 
 log = logging.getLogger("sitegen")
@@ -22,7 +23,7 @@ def serve(site_dir: Path, port: int, out_dir: Path | None = None) -> int:
     from livereload import Server
 
     options = BuildOptions(site_dir=site_dir, out_dir=out_dir, base_url=f"http://127.0.0.1:{port}/")
-    out = (out_dir or site_dir / "build").resolve()
+    out = out_dir.resolve() if out_dir else output_folder(site_dir, preview=True)
     if not _rebuild(options) and not out.is_dir():
         return 1
     server = Server()

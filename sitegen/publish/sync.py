@@ -147,7 +147,7 @@ def resolve_target(settings: PublishSettings, endpoint_url: str | None = None) -
 
 
 def check_build(build_dir: Path, *, allow_development_key: bool = False) -> dict:
-    """Refuse a build that failed, was never made, or was signed with a development key."""
+    """Refuse a build that failed, was never made, is a preview, or was signed with a development key."""
     state_file = build_dir / LAST_BUILD_FILE
     try:
         state = json.loads(state_file.read_text(encoding="utf-8"))
@@ -160,6 +160,12 @@ def check_build(build_dir: Path, *, allow_development_key: bool = False) -> dict
         raise SitegenError(
             f"{state_file}: the last build failed ({errors} errors): "
             "fix them and run sitegen build before publishing"
+        )
+    if state.get("publishable") is not True:
+        why = state.get("preview") or "made by an older sitegen"
+        raise SitegenError(
+            f"{state_file}: this build is a preview ({why}) and is never published: "
+            "run sitegen build without --pages-only or --base-url"
         )
     signing = state.get("signing") if isinstance(state.get("signing"), dict) else {}
     if signing.get("development_key") is not False and not allow_development_key:
@@ -345,12 +351,14 @@ def _failure_line(exc: Exception, target: PublishTarget) -> str:
     )
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+def _size(n: float) -> str:
+    if n < 1024:
+        return f"{n:.0f} B"
+    for unit in ("KiB", "MiB", "GiB"):
         n /= 1024
-    return f"{n} B"
+        if n < 1024 or unit == "GiB":
+            break
+    return f"{n:.1f} {unit}"
 
 
 class _Counter:
