@@ -628,10 +628,13 @@ def test_failed_invalidation_is_retried_by_the_next_publish(build, settings, s3,
     with pytest.raises(SitegenError, match="CDN invalidation .* failed"):
         run(build, replace(settings, cdn_distribution_id="NOSUCHDIST"))
     assert bucket_objects(s3, bucket) == expected_objects(site_tree(UUIDS[:2], version="2"))
+    # the pending paths are kept for the retry, without naming any credential
+    manifest = s3.get_object(Bucket=bucket, Key=MANIFEST_KEY)["Body"].read().decode()
+    assert json.loads(manifest)["invalidation"]["paths"] and not any(u in manifest for u in UUIDS)
 
     report = run(build, replace(settings, cdn_distribution_id=distribution))
     assert report.uploaded == 0 and report.invalidation_id
-    assert f"/credentials/{UUIDS[0]}/index.html" in invalidations(distribution)[0]
+    assert "/credentials/*" in invalidations(distribution)[0]
     assert run(build, replace(settings, cdn_distribution_id=distribution)).invalidation_id is None
 
 
@@ -658,3 +661,20 @@ def test_invalidation_paths_include_the_folder_url_of_index_pages():
     assert invalidation_paths(["index.html", "about/index.html", "a b.css"], "/site/") == [
         "/site/", "/site/a%20b.css", "/site/about/", "/site/about/index.html", "/site/index.html"
     ]
+
+
+@pytest.mark.parametrize("reachable", [True, False])
+def test_a_password_in_the_endpoint_url_is_never_shown(build, settings, moto_server, reachable):
+    write_build(build, site_tree(UUIDS[:1]))
+    host = moto_server.url.split("://", 1)[1] if reachable else "127.0.0.1:9"
+    endpoint = f"http://AKIAEXAMPLEUSER:s3cr3t-pass@{host}"
+    if reachable:
+        report = run(build, settings, endpoint_url=endpoint)
+        shown = report.to_json() + "\n".join(report.lines) + report.summary()
+        assert json.loads(report.to_json())["endpoint_url"] == f"http://{host}"
+    else:
+        with pytest.raises(SitegenError) as failure:
+            run(build, settings, endpoint_url=endpoint)
+        shown = str(failure.value)
+        assert "stopped" in shown or "does not exist" in shown
+    assert "s3cr3t-pass" not in shown and "AKIAEXAMPLEUSER" not in shown

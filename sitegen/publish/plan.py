@@ -73,6 +73,7 @@ DATA_TYPES = (JSON, "text/plain; charset=utf-8", "application/xml")
 # Python's built-in table only: the system's /etc/mime.types must not change what we publish.
 _FALLBACK_TYPES = mimetypes.MimeTypes(filenames=())
 
+_LEARNER_SEGMENT = re.compile(r"/(?:[0-9a-f]{32}|[0-9a-f]{64})(?:/.*)?$")
 FINGERPRINTED_ASSET = re.compile(r"^assets/(?:[^/]+/)*[^/]+\.[0-9a-f]{8,}\.[A-Za-z0-9]+$")
 
 
@@ -155,9 +156,11 @@ class Manifest:
             "key_id": "sha256(key relative to the prefix), first 32 hex digits",
             "objects": {k: e.to_json() for k, e in sorted(self.objects.items())},
             "pending": {k: e.to_json() for k, e in sorted(self.pending.items())},
+            # Anyone who can read the bucket can read this: a retry invalidates the folders.
             "invalidation": None
             if self.invalidation is None
-            else {"reference": self.invalidation.reference, "paths": self.invalidation.paths},
+            else {"reference": self.invalidation.reference,
+                  "paths": without_learner_ids(self.invalidation.paths)},
         }
         return json.dumps(data, separators=(",", ":"), sort_keys=False) + "\n"
 
@@ -312,12 +315,18 @@ def manifest_entry(obj: LocalObject, etag: str | None) -> ManifestEntry:
     return ManifestEntry(obj.md5, obj.size, obj.headers_digest, etag)
 
 
+def without_learner_ids(paths: list[str]) -> list[str]:
+    """Paths with every credential ID or PDF hash (and what follows it) made a wildcard:
+    `/credentials/<uuid>/index.html` -> `/credentials/*`."""
+    return sorted({_LEARNER_SEGMENT.sub("/*", path) for path in paths})
+
+
 def merge_invalidation(
     leftover: PendingInvalidation | None, paths: list[str]
 ) -> PendingInvalidation | None:
     """Add this run's paths to those a killed run did not get to invalidate."""
     old = set(leftover.paths) if leftover else set()
-    merged = sorted(old | set(paths))
+    merged = collapse_paths(_uncovered(old | set(paths)))
     if not merged:
         return None
     if leftover and set(merged) == old:
@@ -353,6 +362,11 @@ def collapse_paths(paths: list[str], limit: int = MAX_INVALIDATION_PATHS) -> lis
         wildcards = [p[:-1] for p in current if p.endswith("*")]
         current = {p for p in current if not any(_covers(w, p) for w in wildcards)}
     return sorted(current)
+
+
+def _uncovered(paths: set[str]) -> list[str]:
+    wildcards = [p[:-1] for p in paths if p.endswith("*")]
+    return sorted(p for p in paths if not any(_covers(w, p) for w in wildcards))
 
 
 def _parent(path: str) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
@@ -84,6 +84,26 @@ class PublishTarget:
     @property
     def url(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
+
+    @property
+    def endpoint_shown(self) -> str | None:
+        """The endpoint as messages and reports show it: never a user name or password."""
+        return without_userinfo(self.endpoint_url) if self.endpoint_url else None
+
+    def scrub(self, text: str) -> str:
+        """`text` (a library's error message, say) without the endpoint's user name or password."""
+        if self.endpoint_url and self.endpoint_shown != self.endpoint_url:
+            text = text.replace(self.endpoint_url, self.endpoint_shown)
+            userinfo = urlsplit(self.endpoint_url).netloc.rpartition("@")[0]
+            text = text.replace(userinfo + "@", "").replace(userinfo, "***")
+        return text
+
+
+def without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 @dataclass(frozen=True)
@@ -203,7 +223,7 @@ def publish(
     local = scan_build(build_dir, settings.cache)
     bucket = _Bucket(target, jobs=jobs, retry=retry, multipart_threshold=multipart_threshold)
     report = PublishReport(
-        target.url, target.endpoint_url, dry_run, distribution_id=target.distribution_id
+        target.url, target.endpoint_shown, dry_run, distribution_id=target.distribution_id
     )
     try:
         remote, manifest = bucket.list_with_manifest()
@@ -258,7 +278,7 @@ def _carry_out(bucket, target, plan, manifest, invalidation, remote, report, log
             bucket.write_manifest(state)  # uploads and deletes are recorded; the paths stay pending
             raise SitegenError(
                 f"published {target.url}, but the CDN invalidation of distribution "
-                f"{target.distribution_id} failed ({_describe(exc)}): "
+                f"{target.distribution_id} failed ({target.scrub(_describe(exc))}): "
                 "run sitegen publish again to retry it"
             ) from None
         state.invalidation = None
@@ -343,10 +363,10 @@ def _failure_line(exc: Exception, target: PublishTarget) -> str:
             "AWS_PROFILE, or run with a role (the standard AWS chain)"
         )
     if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
-        where = f" at {target.endpoint_url}" if target.endpoint_url else ""
+        where = f" at {target.endpoint_shown}" if target.endpoint_url else ""
         return f"bucket {target.bucket}{where} does not exist"
     return (
-        f"publish to {target.url} stopped: {_describe(exc)}; "
+        f"publish to {target.url} stopped: {target.scrub(_describe(exc))}; "
         "what was done is recorded: run sitegen publish again to finish"
     )
 
