@@ -20,6 +20,7 @@ import subprocess
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from bs4 import BeautifulSoup
@@ -422,19 +423,30 @@ def verify_result(tmp_path: Path, url: str, result_id: str) -> BeautifulSoup:
 
 @pytest.mark.slow
 @needs_chromium
+def dashed(uuid: str) -> str:
+    """The Credentials API's form of a credential ID."""
+    return f"{uuid[:8]}-{uuid[8:12]}-{uuid[12:16]}-{uuid[16:20]}-{uuid[20:]}"
+
+
 @pytest.mark.parametrize("query, heading, status", [
     (VALID, "Valid certificate", "Valid"),
     (REVOKED, "Revoked certificate", "Revoked"),
     (EXPIRED, "Expired certificate", "Expired"),
     (f"https://verify.example.org/credentials/{ARABIC}/", "Valid certificate", "Valid"),
     ("0123456789abcdef0123456789abcdef", "No certificate with this ID", "Not found"),
+    # what people paste: upper case, the API's dashes, spaces, a link in any form
+    (VALID.upper(), "Valid certificate", "Valid"),
+    (dashed(REVOKED).upper(), "Revoked certificate", "Revoked"),
+    ("  " + " ".join(VALID[i:i + 4] for i in range(0, 32, 4)) + " ", "Valid certificate", "Valid"),
+    (f"https://verify.example.org/credentials/{EXPIRED.upper()}", "Expired certificate", "Expired"),
+    (f"verify.example.org/credentials/{ARABIC}/index.html", "Valid certificate", "Valid"),
 ])
 def test_verify_page_looks_up_an_id_from_the_query_string(served, tmp_path, records, query, heading, status):
     _, base = served
-    result = verify_result(tmp_path, f"{base}verify/?id={query}", "id-result")
+    result = verify_result(tmp_path, f"{base}verify/?{urlencode({'id': query})}", "id-result")
     assert result.select_one(".result-box__heading").get_text(strip=True) == heading
     assert result.select_one(".status-badge").get_text(strip=True) == status
-    uuid = UUID_RE.search(query).group()
+    uuid = UUID_RE.search(re.sub(r"[\s-]", "", query).lower()).group()
     if uuid in records:
         assert records[uuid]["full_name"] in result.get_text()
         link = result.find("a", string="Open the certificate page")

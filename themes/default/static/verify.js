@@ -98,7 +98,10 @@
       /(?:^|[^0-9a-f])([0-9a-f]{32})(?![0-9a-f])/.exec(t);
     if (m) return m[1];
     m = /([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})/.exec(t);
-    return m ? m.slice(1).join("") : null;
+    if (m) return m.slice(1).join("");
+    // Typed or copied in groups: spaces and dashes anywhere, and nothing else.
+    var compact = t.replace(/[\s\u00a0\u2010-\u2015-]+/g, "");
+    return /^[0-9a-f]{32}$/.test(compact) ? compact : null;
   }
 
   function NetworkError(message) { this.message = message; }
