@@ -45,12 +45,14 @@ from sitegen.render.theme import RenderRecord, Theme
 PDF_TEMPLATE = "certificate_pdf.html"
 GENERATOR = "sitegen"
 # Bump when a change here changes the bytes of PDFs (it goes into `renderer_fingerprint`).
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 
 # Successive type scales tried when a certificate does not fit on one page.
 SCALES = (1.0, 0.88, 0.77, 0.67, 0.58, 0.5)
 PAGES_PER_DOCUMENT = 100  # certificates laid out as one document: bounds memory
 QR_MASK = 4
+QR_QUIET_ZONE = 4  # modules of light margin around the code, as the QR standard asks
+QR_PIXELS_PER_MODULE = 8
 
 # The widths, in points, the default theme gives the name and the title (an A4
 # landscape page less its frame); the sizes are then checked by layout anyway.
@@ -229,16 +231,17 @@ def _package_versions() -> list[str]:
 
 
 def qr_code_data_uri(text: str) -> str:
-    """A QR code of `text` as a PNG data: URI: one pixel per module, navy on transparent.
+    """A QR code of `text` as a PNG data: URI: navy on transparent, with its quiet zone.
 
-    A tiny bitmap drawn with `image-rendering: pixelated` prints as sharp as vector
-    paths and costs WeasyPrint almost nothing to parse and draw on every page.
+    A small bitmap costs WeasyPrint almost nothing to parse and draw on every page.
+    Each module is 8x8 pixels: with one pixel per module, viewers and scanners smooth
+    the scaled-up bitmap into uneven modules that do not decode from a 150 dpi scan.
     """
     import qrcode
 
     # A fixed mask: searching the best of the eight costs ~12 ms per code in pure Python,
     # and any mask is valid and decodes; the URL is printed beside it anyway.
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0,
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QR_QUIET_ZONE,
                          mask_pattern=QR_MASK)
     code.add_data(text)
     code.make(fit=True)
@@ -254,6 +257,7 @@ def _png_1bit(rows: list[list[bool]], color: tuple[int, int, int]) -> bytes:
     image = Image.new("P", (width, height), 0)
     image.putpalette((255, 255, 255, *color))
     image.putdata([1 if dark else 0 for row in rows for dark in row])
+    image = image.resize((width * QR_PIXELS_PER_MODULE, height * QR_PIXELS_PER_MODULE), Image.NEAREST)
     out = io.BytesIO()
     image.save(out, format="PNG", transparency=0, bits=1)
     return out.getvalue()
