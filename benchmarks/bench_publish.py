@@ -144,7 +144,7 @@ def run_sitegen(build: Path, bucket: str, server: tuple[str, Path], jobs: int) -
     url, server_log = server
     settings = PublishSettings(bucket=bucket)
     with Counted(server_log) as c:
-        report = publish(build, settings, endpoint_url=url, environ={}, log=lambda line: None, jobs=jobs)
+        report = publish(build, settings, endpoint_url=url, log=lambda line: None, jobs=jobs)
     c.uploaded = report.uploaded
     c.own_count = report.requests
     return c

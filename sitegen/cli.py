@@ -139,8 +139,8 @@ def _add_publish(commands) -> None:
 
 
 def _run_publish(args) -> int:
-    from sitegen.load.config import load_site
     from sitegen.layout import BUILD_DIR
+    from sitegen.load.config import load_site
     from sitegen.publish.sync import publish
 
     site = load_site(args.site.resolve())

@@ -25,7 +25,7 @@ class Organization:
     short_name: str
     logo: str | None = None  # path relative to the project folder
     linkedin_id: str | None = None
-    website: str | None = None
+    website: str | None = None  # an http(s) URL: the organization's name links to it
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,14 @@ class Program:
 
 @dataclass(frozen=True)
 class SigningSettings:
-    key: str | None = None  # fingerprint; SITEGEN_SIGNING_KEY overrides
-    gnupghome: str | None = None  # SITEGEN_GNUPGHOME overrides
+    """site.yml's `signing`, with the environment applied (`load_site` does both)."""
+
+    key: str | None = None  # fingerprint: 40 upper-case hex digits
+    gnupghome: str | None = None
     algorithm: str = "ed25519"  # or "rsa3072", used by `sitegen keys init`
+    # Which setting gave `key` and `gnupghome`, as error messages name it.
+    key_source: str = "signing.key in site.yml"
+    gnupghome_source: str = "signing.gnupghome in site.yml"
 
 
 @dataclass(frozen=True)
@@ -73,8 +78,10 @@ class CachePolicy:
 
 @dataclass(frozen=True)
 class PublishSettings:
+    """site.yml's `publish`, with the environment applied (`load_site` does both)."""
+
     bucket: str | None = None
-    prefix: str = ""
+    prefix: str = ""  # "" or a plain folder path ending with "/"
     region: str | None = None
     endpoint_url: str | None = None
     cdn_distribution_id: str | None = None
@@ -104,7 +111,7 @@ class Site:
     def theme_dir(self) -> Path:
         return self.root / "themes" / self.theme
 
-    def subject_of(self, credential: "Credential") -> "Course | Program":
+    def subject_of(self, credential: Credential) -> Course | Program:
         """The course or program a (validated) credential is for."""
         if credential.is_course:
             return self.courses[credential.course_id]

@@ -6,17 +6,20 @@ import datetime as dt
 import logging
 import re
 import time
+from pathlib import Path
 
 import pytest
-from gpgkeys import gpg, gpg_key, make_key, new_home, no_signing_env, stop_agent  # noqa: F401
 
-from sitegen.sign import gpg as signing
+from gpgkeys import gpg, gpg_key, make_key, new_home, no_signing_env, stop_agent  # noqa: F401
 from sitegen.errors import SitegenError
-from sitegen.sign.keys import export_key, init_key
-from sitegen.model import Credential, Organization, Course, PublishSettings, Site, SigningSettings
+from sitegen.load.config import load_site
+from sitegen.model import Course, Credential, Organization, PublishSettings, SigningSettings, Site
 from sitegen.render.view import present
+from sitegen.sign import gpg as signing
 from sitegen.sign.gpg import GpgSigner, Signer, locate_key
+from sitegen.sign.keys import export_key, init_key
 from sitegen.sign.statement import FIELDS, clean_value, parse_statement, statement_text
+from siteyml import write_site
 
 pytestmark = pytest.mark.usefixtures("no_signing_env")
 
@@ -86,7 +89,7 @@ def test_same_bytes_same_time_give_identical_signatures(signer):
 
 
 @pytest.mark.parametrize("signed_at, expected", [
-    (dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc), "2024-05-01T12:00:00+00:00"),
+    (dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC), "2024-05-01T12:00:00+00:00"),
     (dt.datetime(2024, 5, 1, 14, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))), "2024-05-01T12:00:00+00:00"),
     (dt.datetime(2024, 5, 1, 12, 0), "2024-05-01T12:00:00+00:00"),  # naive means UTC
     (dt.date(2024, 5, 1), "2024-05-01T00:00:00+00:00"),
@@ -95,7 +98,7 @@ def test_same_bytes_same_time_give_identical_signatures(signer):
 def test_signature_is_made_at_the_requested_time(signed_at, expected, signer, gpg_key, tmp_path):
     data = b"certificate"
     made = signature_time(gpg_key.home, signer.sign_detached(data, signed_at), data, tmp_path)
-    assert dt.datetime.fromtimestamp(made, dt.timezone.utc).isoformat() == expected
+    assert dt.datetime.fromtimestamp(made, dt.UTC).isoformat() == expected
 
 
 def test_armour_has_no_version_or_comment_even_if_gpg_conf_asks(tmp_path):
@@ -131,28 +134,39 @@ def test_clearsign_round_trip(signer, fresh_home, tmp_path):
 
 
 def test_environment_overrides_site_yml(tmp_path):
-    settings = SigningSettings(key="A" * 40, gnupghome="~/from-site-yml")
+    write_site(tmp_path, f'signing:\n  key: "{"a" * 40}"\n  gnupghome: ~/from-site-yml\n')
     environ = {"SITEGEN_GNUPGHOME": str(tmp_path / "ci-home"), "SITEGEN_SIGNING_KEY": "b" * 40}
-    where = locate_key(settings, tmp_path, environ)
+    where = locate_key(load_site(tmp_path, environ=environ).signing, tmp_path)
     assert (where.home, where.fingerprint) == (tmp_path / "ci-home", "B" * 40)
-    where = locate_key(settings, tmp_path, {})
+    assert (where.home_source, where.fingerprint_source) == ("SITEGEN_GNUPGHOME", "SITEGEN_SIGNING_KEY")
+    where = locate_key(load_site(tmp_path, environ={}).signing, tmp_path)
     assert where.home.parts[-1] == "from-site-yml" and "~" not in str(where.home)
     assert where.fingerprint == "A" * 40 and not where.is_development_home
-    where = locate_key(SigningSettings(), tmp_path, {})
+    assert (where.home_source, where.fingerprint_source) == (
+        "signing.gnupghome in site.yml", "signing.key in site.yml")
+    where = locate_key(SigningSettings(), tmp_path)
     assert where.home == tmp_path.resolve() / ".dev-gnupg" and where.is_development_home
 
 
-def test_environment_key_is_used_for_signing(gpg_key, tmp_path, monkeypatch):
-    monkeypatch.setenv("SITEGEN_GNUPGHOME", str(gpg_key.home))
-    monkeypatch.setenv("SITEGEN_SIGNING_KEY", " ".join(re.findall("....", gpg_key.fingerprint.lower())))
-    nowhere = SigningSettings(key="C" * 40, gnupghome=str(tmp_path / "missing"))
-    assert GpgSigner.open(nowhere, tmp_path).fingerprint == gpg_key.fingerprint
+def test_environment_key_is_used_for_signing(gpg_key, tmp_path):
+    write_site(tmp_path, f'signing:\n  key: "{"C" * 40}"\n  gnupghome: {tmp_path / "missing"}\n')
+    environ = {"SITEGEN_GNUPGHOME": str(gpg_key.home),
+               "SITEGEN_SIGNING_KEY": " ".join(re.findall("....", gpg_key.fingerprint.lower()))}
+    site = load_site(tmp_path, environ=environ)
+    assert GpgSigner.open(site.signing, tmp_path).fingerprint == gpg_key.fingerprint
 
 
-@pytest.mark.parametrize("value", ["alice@example.org", "ABCD1234", "--export-secret-keys"])
-def test_only_a_full_fingerprint_names_a_key(value, tmp_path):
+def test_errors_name_the_variable_that_set_the_home(tmp_path):
+    site = load_site(write_site(tmp_path), environ={"SITEGEN_GNUPGHOME": str(tmp_path / "nowhere")})
+    message = one_line_error(lambda: GpgSigner.open(site.signing, tmp_path))
+    assert "(from SITEGEN_GNUPGHOME) does not exist" in message
+
+
+def test_a_key_that_is_not_a_fingerprint_never_reaches_gpg(tmp_path):
+    # load_site refuses one with the line or variable it came from (test_config.py); settings
+    # made in code are checked too.
     with pytest.raises(SitegenError, match="not a key fingerprint"):
-        locate_key(SigningSettings(key=value), tmp_path, {})
+        locate_key(SigningSettings(key="--export-secret-keys"), tmp_path)
 
 
 def one_line_error(call) -> str:
@@ -250,49 +264,53 @@ def test_a_real_key_is_not_flagged(signer):
 
 
 @pytest.fixture
-def key_home(tmp_path, monkeypatch):
+def key_home(tmp_path):
     home = tmp_path / "operator-gnupg"
-    monkeypatch.setenv("SITEGEN_GNUPGHOME", str(home))
     yield home
     stop_agent(home)
 
 
+def in_home(home: Path, **settings) -> SigningSettings:
+    """Signing settings whose GNUPGHOME is `home` (from site.yml or SITEGEN_GNUPGHOME alike)."""
+    return SigningSettings(gnupghome=str(home), **settings)
+
+
 def test_keys_init_creates_and_export_shows(key_home, tmp_path):
     project = tmp_path / "project"
-    fingerprint = init_key(SigningSettings(), project, name="Example Verify", email="verify@example.org")
+    fingerprint = init_key(in_home(key_home), project, name="Example Verify", email="verify@example.org")
     assert re.fullmatch("[0-9A-F]{40}", fingerprint)
     assert oct(key_home.stat().st_mode & 0o777) == "0o700"
-    shown, armored = export_key(SigningSettings(key=fingerprint), project)
+    shown, armored = export_key(in_home(key_home, key=fingerprint), project)
     assert shown == fingerprint and "PUBLIC KEY BLOCK" in armored
     assert not (project / ".dev-gnupg").exists()
 
 
 def test_keys_init_refuses_to_make_a_second_key(key_home, tmp_path):
     project = tmp_path / "project"
-    fingerprint = init_key(SigningSettings(), project, name="Example", email="verify@example.org")
+    fingerprint = init_key(in_home(key_home), project, name="Example", email="verify@example.org")
     with pytest.raises(SitegenError, match="already holds a key for verify@example.org"):
-        init_key(SigningSettings(), project, name="Example", email="verify@example.org")
+        init_key(in_home(key_home), project, name="Example", email="verify@example.org")
     with pytest.raises(SitegenError, match="already exists"):
-        init_key(SigningSettings(key=fingerprint), project, name="Other", email="other@example.org")
+        init_key(in_home(key_home, key=fingerprint), project, name="Other", email="other@example.org")
 
 
-def test_keys_init_refuses_a_home_inside_the_project(tmp_path, monkeypatch):
-    monkeypatch.setenv("SITEGEN_GNUPGHOME", str(tmp_path / "keys"))
+def test_keys_init_refuses_a_home_inside_the_project(tmp_path):
+    site = load_site(write_site(tmp_path), environ={"SITEGEN_GNUPGHOME": str(tmp_path / "keys")})
     with pytest.raises(SitegenError, match="inside the project"):
-        init_key(SigningSettings(), tmp_path, name="Example", email="verify@example.org")
+        init_key(site.signing, tmp_path, name="Example", email="verify@example.org")
     assert not (tmp_path / "keys").exists()
 
 
 def test_keys_init_rejects_an_unknown_algorithm(key_home, tmp_path):
     with pytest.raises(SitegenError, match="rsa3072"):
-        init_key(SigningSettings(), tmp_path / "p", name="E", email="e@example.org", algorithm="dsa1024")
+        init_key(in_home(key_home), tmp_path / "p", name="E", email="e@example.org", algorithm="dsa1024")
 
 
 @pytest.mark.slow
 def test_rsa_keys_sign_reproducibly_too(key_home, tmp_path):
-    fingerprint = init_key(SigningSettings(), tmp_path / "p", name="E", email="e@example.org",
+    fingerprint = init_key(in_home(key_home), tmp_path / "p", name="E", email="e@example.org",
                            algorithm="rsa3072")
-    rsa = GpgSigner.open(SigningSettings(key=fingerprint), tmp_path / "p")
+    rsa = GpgSigner.open(in_home(key_home, key=fingerprint), tmp_path / "p")
     assert rsa.sign_detached(b"x", ISSUED) == rsa.sign_detached(b"x", ISSUED)
 
 

@@ -1,18 +1,26 @@
 """site.yml: a declared schema, checked with the line of every problem.
 
-Each option is declared once below with its type and a one-line description (the
-`sitegen` docs list them from here). Unknown keys are errors: a misspelt option that
+Each option is declared once below with its type, its default and a one-line
+description; `docs/configuration.md` is generated from these declarations
+(`python -m sitegen.load.config_docs`). Unknown keys are errors: a misspelt option that
 is silently ignored is how a certificate ends up with the wrong signatory.
+
+`load_site` is the one place settings come from: it reads site.yml and applies the
+environment variables that override it (what CI keeps secret or sets per run), so
+later stages only read the resulting `Site`.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sitegen.errors import InputProblems, Problem, SitegenError
+from sitegen.load.yamlsource import LocatedDict, YamlSyntaxError, load_yaml
 from sitegen.model import (
     CERTIFICATE_MODES,
     CachePolicy,
@@ -20,13 +28,20 @@ from sitegen.model import (
     Organization,
     Program,
     PublishSettings,
-    SigningSettings,
     Signatory,
+    SigningSettings,
     Site,
 )
-from sitegen.load.yamlsource import LocatedDict, YamlSyntaxError, load_yaml
 
 SITE_FILE = "site.yml"
+
+# The environment overrides site.yml for these (an empty value counts as unset).
+ENV_GNUPGHOME = "SITEGEN_GNUPGHOME"
+ENV_SIGNING_KEY = "SITEGEN_SIGNING_KEY"
+ENV_PUBLISH_BUCKET = "SITEGEN_PUBLISH_BUCKET"
+ENV_PUBLISH_PREFIX = "SITEGEN_PUBLISH_PREFIX"
+ENV_PUBLISH_ENDPOINT_URL = "SITEGEN_PUBLISH_ENDPOINT_URL"
+ENV_CDN_DISTRIBUTION_ID = "SITEGEN_CDN_DISTRIBUTION_ID"
 
 
 @dataclass(frozen=True)
@@ -35,14 +50,23 @@ class Option:
     doc: str
     required: bool = False
     default: Any = None
+    env: str | None = None  # environment variable that overrides site.yml
+    choices: tuple[str, ...] = ()  # the only values allowed, when not empty
 
 
-STRING_LIST = (list,)
+@dataclass(frozen=True)
+class Section:
+    """A mapping of site.yml and the options it takes (what the generated docs list)."""
+
+    path: str  # "" for the top level; "<key>" stands for any key the user chooses
+    doc: str
+    options: dict[str, Option]
+
 
 SITE_OPTIONS = {
     "name": Option(str, "Name of the verification site, shown in titles and on certificates.", True),
-    "base_url": Option(str, "Public URL the site is served from; printed on every PDF.", True),
-    "platform_name": Option(str, "Learning platform that issues the credentials.", default=None),
+    "base_url": Option(str, "Public http(s) URL the site is served from; printed on every PDF.", True),
+    "platform_name": Option(str, "Learning platform that issues the credentials; defaults to `name`."),
     "theme": Option(str, "Folder under themes/ to render with.", default="default"),
     "language": Option(str, "Language of the site's own text (BCP 47).", default="en"),
     "contact_email": Option(str, "Where employers and learners can write with questions."),
@@ -50,15 +74,15 @@ SITE_OPTIONS = {
     "signatories": Option(dict, "People whose signatures appear on certificates, by key.", default={}),
     "courses": Option(dict, "Courses that award certificates, by course id.", default={}),
     "programs": Option(dict, "Programs that award certificates, by program id.", default={}),
-    "signing": Option(dict, "The GPG signing key (fingerprint, GNUPGHOME).", default={}),
+    "signing": Option(dict, "The GPG signing key.", default={}),
     "publish": Option(dict, "Where `sitegen publish` uploads the site.", default={}),
 }
 ORGANIZATION_OPTIONS = {
     "name": Option(str, "Full name.", True),
-    "short_name": Option(str, "Short name, e.g. HarvardX.", default=None),
+    "short_name": Option(str, "Short name, e.g. HarvardX; defaults to `name`."),
     "logo": Option(str, "Logo image, relative to the project folder."),
     "linkedin_id": Option((str, int), "LinkedIn organization id, for 'Add to profile'."),
-    "website": Option(str, "The organization's website."),
+    "website": Option(str, "The organization's http(s) website; certificate pages link its name to it."),
 }
 SIGNATORY_OPTIONS = {
     "name": Option(str, "Name as signed.", True),
@@ -71,76 +95,120 @@ COURSE_OPTIONS = {
     "org": Option(str, "Key of the issuing organization.", True),
     "modes": Option(list, "Certificate modes the course awards.", default=list(CERTIFICATE_MODES)),
     "signatories": Option(list, "Keys of the signatories.", default=[]),
-    "description": Option(str, "One paragraph about the course.", default=""),
+    "description": Option(str, "One paragraph about the course, shown on its certificate pages.", default=""),
 }
 PROGRAM_OPTIONS = {
     "title": Option(str, "Program title as printed.", True),
     "org": Option(str, "Key of the issuing organization.", True),
     "courses": Option(list, "Course ids that make up the program.", default=[]),
     "signatories": Option(list, "Keys of the signatories.", default=[]),
-    "description": Option(str, "One paragraph about the program.", default=""),
+    "description": Option(str, "One paragraph about the program, shown on its certificate pages.", default=""),
 }
 SIGNING_OPTIONS = {
-    "key": Option(str, "Fingerprint of the signing key (SITEGEN_SIGNING_KEY overrides)."),
-    "gnupghome": Option(str, "GnuPG home holding the key (SITEGEN_GNUPGHOME overrides)."),
-    "algorithm": Option(str, "Algorithm for `sitegen keys init`: ed25519 or rsa3072.", default="ed25519"),
+    "key": Option(str, "Fingerprint of the signing key (40 hex digits; spaces and 0x allowed).",
+                  env=ENV_SIGNING_KEY),
+    "gnupghome": Option(str, "GnuPG home holding the key; default: a development key in .dev-gnupg/.",
+                        env=ENV_GNUPGHOME),
+    "algorithm": Option(str, "Algorithm of the key `sitegen keys init` creates.", default="ed25519",
+                        choices=("ed25519", "rsa3072")),
 }
 PUBLISH_OPTIONS = {
-    "bucket": Option(str, "S3 bucket (SITEGEN_PUBLISH_BUCKET overrides)."),
-    "prefix": Option(str, "Key prefix inside the bucket (SITEGEN_PUBLISH_PREFIX overrides).", default=""),
+    "bucket": Option(str, "S3 bucket to publish to.", env=ENV_PUBLISH_BUCKET),
+    "prefix": Option(str, "Folder inside the bucket (a plain path like `site/`).", default="",
+                     env=ENV_PUBLISH_PREFIX),
     "region": Option(str, "AWS region of the bucket."),
-    "endpoint_url": Option(str, "S3-compatible endpoint (SITEGEN_PUBLISH_ENDPOINT_URL overrides)."),
-    "cdn_distribution_id": Option(str, "CloudFront distribution to invalidate (SITEGEN_CDN_DISTRIBUTION_ID overrides)."),
+    "endpoint_url": Option(str, "S3-compatible endpoint, an http(s) URL (`--endpoint-url` overrides).",
+                           env=ENV_PUBLISH_ENDPOINT_URL),
+    "cdn_distribution_id": Option(str, "CloudFront distribution to invalidate.", env=ENV_CDN_DISTRIBUTION_ID),
     "max_deletes": Option(int, "Refuse a publish that would delete more objects than this.", default=100),
-    "cache": Option(dict, "Cache-Control values: pages, assets, documents.", default={}),
+    "cache": Option(dict, "Cache-Control values by kind of object.", default={}),
 }
 CACHE_OPTIONS = {
-    "pages": Option(str, "For pages, JSON, statements: anything that changes on revocation."),
-    "assets": Option(str, "For fingerprinted theme assets."),
-    "documents": Option(str, "For PDFs."),
+    "pages": Option(str, "For pages, JSON, statements: anything that changes on revocation.",
+                    default=CachePolicy.pages),
+    "assets": Option(str, "For fingerprinted theme assets.", default=CachePolicy.assets),
+    "documents": Option(str, "For PDFs.", default=CachePolicy.documents),
 }
 
+SECTIONS = (
+    Section("", "The top level of site.yml.", SITE_OPTIONS),
+    Section("organizations.<key>", "An issuing organization; courses and programs name it by its key.",
+            ORGANIZATION_OPTIONS),
+    Section("signatories.<key>", "A person whose signature appears on certificates.", SIGNATORY_OPTIONS),
+    Section("courses.<id>", "A course that awards certificates; records name it by `course_id`.",
+            COURSE_OPTIONS),
+    Section("programs.<id>", "A program that awards certificates; records name it by `program_id`.",
+            PROGRAM_OPTIONS),
+    Section("signing", "The OpenPGP key that signs PDFs and statements.", SIGNING_OPTIONS),
+    Section("publish", "Where `sitegen publish` uploads the site.", PUBLISH_OPTIONS),
+    Section("publish.cache", "Cache-Control headers of the uploaded objects.", CACHE_OPTIONS),
+)
+
 _KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+\-]*$")
-_URL_PATTERN = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
+_URL_PATTERN = re.compile(r"https?://[^\s/]+(/\S*)?")
+_FINGERPRINT_PATTERN = re.compile(r"[0-9A-F]{40}")
 
 
 class _Checker:
     """Collects every problem in site.yml instead of stopping at the first."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, environ: Mapping[str, str]):
         self.file = file
+        self.environ = environ
         self.problems: list[Problem] = []
+        self.from_env: dict[str, str] = {}  # field -> the environment variable that set it
 
     def problem(self, line: int | None, field: str | None, message: str) -> None:
         self.problems.append(Problem(self.file, line, field, message))
 
-    def section(self, data: Any, options: dict[str, Option], where: str, line: int) -> dict:
-        """Check one mapping against its options; return values with defaults filled in."""
+    def invalid(self, data: Any, where: str, key: str, message: str) -> None:
+        """A value that is wrong, named where it came from: a line of site.yml or a variable."""
+        field = _join(where, key)
+        if field in self.from_env:
+            self.problems.append(Problem("environment", None, self.from_env[field], message))
+        else:
+            self.problem(_line(data, key), field, message)
+
+    def source(self, field: str) -> str:
+        """Where a value came from, as error messages of later stages name it."""
+        return self.from_env.get(field) or f"{field} in {self.file}"
+
+    def section(self, data: Any, options: dict[str, Option], where: str, line: int | None) -> dict:
+        """Check one mapping against its options; return values with defaults filled in
+        and the environment applied."""
         if not isinstance(data, dict):
             self.problem(line, where, "must be a mapping of keys to values")
             return {}
-        values = {}
         for key in data:
             if key not in options:
                 known = ", ".join(options)
                 self.problem(_line(data, key), _join(where, key), f"unknown key (known: {known})")
+        values = {key: self._value(data, key, option, where) for key, option in options.items()}
         for key, option in options.items():
-            if key not in data or data[key] is None:
-                if option.required:
-                    self.problem(_line(data, None), _join(where, key), "is required")
+            override = self.environ.get(option.env) if option.env else None
+            if override:  # an empty variable counts as unset, as CI templates often leave them
+                values[key] = override
+                self.from_env[_join(where, key)] = option.env
+            if option.choices and values[key] is not None and values[key] not in option.choices:
+                self.invalid(data, where, key, f"must be {' or '.join(option.choices)}")
                 values[key] = option.default
-                continue
-            value = data[key]
-            if not isinstance(value, option.kind) or isinstance(value, bool):
-                self.problem(_line(data, key), _join(where, key), f"must be {_kind_name(option.kind)}")
-                values[key] = option.default
-                continue
-            values[key] = str(value) if isinstance(value, int) and option.kind == (str, int) else value
         return values
 
+    def _value(self, data: dict, key: str, option: Option, where: str) -> Any:
+        if key not in data or data[key] is None:
+            if option.required:
+                self.problem(_line(data, None), _join(where, key), "is required")
+            return option.default
+        value = data[key]
+        if not isinstance(value, option.kind) or isinstance(value, bool):
+            self.problem(_line(data, key), _join(where, key), f"must be {_kind_name(option.kind)}")
+            return option.default
+        return str(value) if isinstance(value, int) and option.kind == (str, int) else value
 
-def load_site(root: Path, base_url: str | None = None) -> Site:
-    """Read and check `root/site.yml`; `base_url` overrides the file (for previews)."""
+
+def load_site(root: Path, base_url: str | None = None, environ: Mapping[str, str] | None = None) -> Site:
+    """Read and check `root/site.yml`, then apply the environment (`os.environ` by default)
+    over it; `base_url` overrides the file (for previews)."""
     path = root / SITE_FILE
     try:
         text = path.read_text(encoding="utf-8")
@@ -152,7 +220,7 @@ def load_site(root: Path, base_url: str | None = None) -> Site:
         data = load_yaml(text)
     except YamlSyntaxError as err:
         raise InputProblems([Problem(SITE_FILE, err.line, None, err.message)]) from None
-    check = _Checker(SITE_FILE)
+    check = _Checker(SITE_FILE, os.environ if environ is None else environ)
     site = _build_site(root, data if data is not None else LocatedDict(), check, base_url)
     if check.problems:
         raise InputProblems(check.problems)
@@ -168,9 +236,7 @@ def _build_site(root: Path, data: Any, check: _Checker, base_url: str | None) ->
     signatories = _signatories(top["signatories"] or {}, check)
     courses = _courses(top["courses"] or {}, check, organizations, signatories)
     programs = _programs(top["programs"] or {}, check, organizations, signatories, courses)
-    signing = check.section(top["signing"] or {}, SIGNING_OPTIONS, "signing", _line(data, "signing"))
-    if signing and signing["algorithm"] not in ("ed25519", "rsa3072"):
-        check.problem(_line(top["signing"], "algorithm"), "signing.algorithm", "must be ed25519 or rsa3072")
+    signing = _signing(top["signing"] or {}, check, _line(data, "signing"))
     publish = _publish(top["publish"] or {}, check, _line(data, "publish"))
     _check_theme(root, top["theme"], check, _line(data, "theme"))
     _check_files(root, organizations, signatories, data, check)
@@ -185,7 +251,7 @@ def _build_site(root: Path, data: Any, check: _Checker, base_url: str | None) ->
         courses=courses,
         programs=programs,
         signatories=signatories,
-        signing=SigningSettings(**signing) if signing else SigningSettings(),
+        signing=signing,
         publish=publish,
         contact_email=top["contact_email"],
     )
@@ -194,7 +260,7 @@ def _build_site(root: Path, data: Any, check: _Checker, base_url: str | None) ->
 def _check_base_url(url: str | None, check: _Checker, line: int | None) -> str:
     if url is None:
         return ""
-    if not _URL_PATTERN.match(url):
+    if not _URL_PATTERN.fullmatch(url):
         check.problem(line, "base_url", f"must be an http(s) URL like https://verify.example.org/, got {url!r}")
         return url
     return url if url.endswith("/") else url + "/"
@@ -203,10 +269,17 @@ def _check_base_url(url: str | None, check: _Checker, line: int | None) -> str:
 def _organizations(data: dict, check: _Checker) -> dict[str, Organization]:
     result = {}
     for key, entry in _keyed_entries(data, "organizations", check):
-        values = check.section(entry, ORGANIZATION_OPTIONS, f"organizations.{key}", _line(data, key))
-        if values:
-            values["short_name"] = values["short_name"] or values["name"]
-            result[key] = Organization(key=key, **values)
+        where = f"organizations.{key}"
+        values = check.section(entry, ORGANIZATION_OPTIONS, where, _line(data, key))
+        if not values:
+            continue
+        values["short_name"] = values["short_name"] or values["name"]
+        if values["website"] is not None and not _URL_PATTERN.fullmatch(values["website"]):
+            # Pages link to it: a javascript: or data: URL there would run in the reader's browser.
+            check.invalid(entry, where, "website",
+                          f"must be an http(s) URL like https://www.example.edu/, got {values['website']!r}")
+            values["website"] = None
+        result[key] = Organization(key=key, **values)
     return result
 
 
@@ -255,18 +328,49 @@ def _programs(data, check, organizations, signatories, courses) -> dict[str, Pro
     return result
 
 
-def _publish(data: dict, check: _Checker, line: int) -> PublishSettings:
+def _signing(data: dict, check: _Checker, line: int | None) -> SigningSettings:
+    values = check.section(data, SIGNING_OPTIONS, "signing", line)
+    if not values:
+        return SigningSettings()
+    if values["key"] is not None:
+        fingerprint = normalize_fingerprint(values["key"])
+        if fingerprint is None:
+            check.invalid(data, "signing", "key", f"{values['key'].strip()!r} is not a key fingerprint "
+                          "(40 hex digits, as `gpg --list-secret-keys --with-fingerprint` shows)")
+        values["key"] = fingerprint
+    return SigningSettings(**values, key_source=check.source("signing.key"),
+                           gnupghome_source=check.source("signing.gnupghome"))
+
+
+def normalize_fingerprint(value: str) -> str | None:
+    """A fingerprint as gpg prints it (spaces, 0x, any case) as 40 upper-case hex digits;
+    None for anything else, short key ids included (they are easy to collide)."""
+    fingerprint = re.sub(r"\s+", "", value).upper().removeprefix("0X")
+    return fingerprint if _FINGERPRINT_PATTERN.fullmatch(fingerprint) else None
+
+
+def _publish(data: dict, check: _Checker, line: int | None) -> PublishSettings:
     values = check.section(data, PUBLISH_OPTIONS, "publish", line)
     if not values:
         return PublishSettings()
-    cache_values = check.section(values.pop("cache") or {}, CACHE_OPTIONS, "publish.cache", _line(data, "cache"))
-    cache = CachePolicy(**{k: v for k, v in cache_values.items() if v is not None})
-    if values["max_deletes"] is not None and values["max_deletes"] < 0:
+    cache = CachePolicy(**check.section(values.pop("cache"), CACHE_OPTIONS, "publish.cache", _line(data, "cache")))
+    if values["max_deletes"] < 0:
         check.problem(_line(data, "max_deletes"), "publish.max_deletes", "must be 0 or more")
-    values["prefix"] = (values["prefix"] or "").strip("/")
-    if values["prefix"]:
-        values["prefix"] += "/"
+    prefix = normalise_prefix(values["prefix"])
+    if prefix is None:
+        check.invalid(data, "publish", "prefix", f"{values['prefix']!r} is not a plain folder path")
+    values["prefix"] = prefix or ""
+    if values["endpoint_url"] is not None and not _URL_PATTERN.fullmatch(values["endpoint_url"]):
+        check.invalid(data, "publish", "endpoint_url", f"must be an http(s) URL, got {values['endpoint_url']!r}")
     return PublishSettings(cache=cache, **values)
+
+
+def normalise_prefix(prefix: str) -> str | None:
+    """A key prefix as "" or "a/b/"; None when it is not a plain folder path."""
+    prefix = prefix.strip().strip("/")
+    if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
+        return None
+    return prefix + "/" if prefix else ""
 
 
 def _keyed_entries(data: dict, where: str, check: _Checker):

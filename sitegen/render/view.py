@@ -152,7 +152,7 @@ def present(credential: Credential, site: Site, today: dt.date) -> CertificateVi
         grade=credential.attribute("course", "grade"),
         attributes=_display_attributes(credential),
         program_courses=program_courses,
-        signatories=_signatories(subject, org.key, site),
+        signatories=_signatories(subject, site),
         paths=CredentialPaths(credential.uuid),
         grade_display=display_grade(credential.attribute("course", "grade")),
         description=subject.description,
@@ -170,7 +170,7 @@ def _display_attributes(credential: Credential) -> tuple[tuple[str, str], ...]:
     return tuple(shown)
 
 
-def _signatories(subject, org_key: str, site: Site) -> tuple[SignatoryView, ...]:
+def _signatories(subject, site: Site) -> tuple[SignatoryView, ...]:
     keys = subject.signatories or ()
     chosen = [site.signatories[k] for k in keys if k in site.signatories]
     return tuple(

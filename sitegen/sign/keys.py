@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sitegen.errors import SitegenError
 from sitegen.model import SigningSettings
-from sitegen.sign.gpg import KEY_ENV, Signer, generate_key, locate_key, open_gpg
+from sitegen.sign.gpg import KEY_ENV, GpgSigner, generate_key, locate_key, open_gpg
 
 log = logging.getLogger("sitegen")
 
@@ -52,5 +52,5 @@ def init_key(settings: SigningSettings, project_root: Path, *, name: str,
 def export_key(settings: SigningSettings, project_root: Path, *,
                allow_development_key: bool = True, gpg_binary: str = "gpg") -> tuple[str, str]:
     """The signing key's fingerprint and its ASCII-armoured public key."""
-    signer = Signer.open(settings, project_root, allow_development_key, gpg_binary)
+    signer = GpgSigner.open(settings, project_root, allow_development_key, gpg_binary)
     return signer.fingerprint, signer.public_key_armored()
