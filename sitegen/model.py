@@ -106,6 +106,7 @@ class Site:
     signing: SigningSettings
     publish: PublishSettings
     contact_email: str | None = None
+    index_certificate_pages: bool = False  # False: certificate pages say noindex
 
     @property
     def theme_dir(self) -> Path:

@@ -170,3 +170,34 @@ def test_a_preview_cannot_be_published(sample_site, sitegen):
     assert sitegen("build", "--site", sample_site, "--pages-only").code == 0
     line = one_line_error(sitegen("publish", "--site", sample_site, "--out", sample_site / "build/.preview"))
     assert "is a preview (pages only" in line and "never published" in line
+
+
+# -- search engines -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("setting, indexed", [(None, False), ("false", False), ("true", True)])
+def test_certificate_pages_are_noindex_unless_the_site_says_otherwise(sample_site, sitegen, setting, indexed):
+    from bs4 import BeautifulSoup
+
+    from conftest import REPO
+
+    shutil.copytree(REPO / "themes/default", sample_site / "themes/default")
+    site_yml = sample_site / "site.yml"
+    text = site_yml.read_text(encoding="utf-8").replace("theme: plain", "theme: default")
+    if setting is not None:
+        text += f"index_certificate_pages: {setting}\n"
+    site_yml.write_text(text, encoding="utf-8")
+    assert sitegen("build", "--site", sample_site, "--pages-only").code == 0
+    page = sample_site / f"build/.preview/credentials/{ZOE}/index.html"
+    robots = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").find("meta", attrs={"name": "robots"})
+    assert (robots is None) == indexed
+    if not indexed:
+        assert robots["content"] == "noindex"
+
+
+def test_switching_indexing_rebuilds_the_certificate_pages(sample_site, sitegen):
+    assert sitegen("build", "--site", sample_site, "--pages-only").code == 0
+    with open(sample_site / "site.yml", "a", encoding="utf-8") as handle:
+        handle.write("index_certificate_pages: true\n")
+    result = sitegen("build", "--site", sample_site, "--pages-only", "--json")
+    assert json.loads(result.out)["counts"]["generated"] == 8

@@ -70,6 +70,9 @@ SITE_OPTIONS = {
     "theme": Option(str, "Folder under themes/ to render with.", default="default"),
     "language": Option(str, "Language of the site's own text (BCP 47).", default="en"),
     "contact_email": Option(str, "Where employers and learners can write with questions."),
+    "index_certificate_pages": Option(bool, "Let search engines index certificate pages, which carry "
+                                      "learners' names; off by default (`noindex`), as in the Credentials "
+                                      "service.", default=False),
     "organizations": Option(dict, "Issuing organizations, by key.", True),
     "signatories": Option(dict, "People whose signatures appear on certificates, by key.", default={}),
     "courses": Option(dict, "Courses that award certificates, by course id.", default={}),
@@ -200,7 +203,7 @@ class _Checker:
                 self.problem(_line(data, None), _join(where, key), "is required")
             return option.default
         value = data[key]
-        if not isinstance(value, option.kind) or isinstance(value, bool):
+        if not isinstance(value, option.kind) or (isinstance(value, bool) and option.kind is not bool):
             self.problem(_line(data, key), _join(where, key), f"must be {_kind_name(option.kind)}")
             return option.default
         return str(value) if isinstance(value, int) and option.kind == (str, int) else value
@@ -254,6 +257,7 @@ def _build_site(root: Path, data: Any, check: _Checker, base_url: str | None) ->
         signing=signing,
         publish=publish,
         contact_email=top["contact_email"],
+        index_certificate_pages=top["index_certificate_pages"],
     )
 
 
@@ -428,7 +432,7 @@ def _join(where: str, key: Any) -> str:
 
 
 def _kind_name(kind) -> str:
-    names = {str: "text", int: "a whole number", dict: "a mapping", list: "a list"}
+    names = {str: "text", int: "a whole number", dict: "a mapping", list: "a list", bool: "true or false"}
     if isinstance(kind, tuple):
         return " or ".join(names.get(k, k.__name__) for k in kind)
     return names.get(kind, kind.__name__)

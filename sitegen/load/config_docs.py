@@ -65,7 +65,7 @@ def _all_options():
 def _type(option: Option) -> str:
     if option.choices:
         return " or ".join(f"`{choice}`" for choice in option.choices)
-    names = {str: "text", int: "whole number", dict: "mapping", list: "list"}
+    names = {str: "text", int: "whole number", dict: "mapping", list: "list", bool: "`true` or `false`"}
     kinds = option.kind if isinstance(option.kind, tuple) else (option.kind,)
     return " or ".join(names.get(kind, kind.__name__) for kind in kinds)
 
@@ -78,6 +78,8 @@ def _default(option: Option) -> str:
         return "`[" + ", ".join(map(str, value)) + "]`"
     if isinstance(value, str):
         return f'`"{value}"`'
+    if isinstance(value, bool):  # as YAML spells it
+        return f"`{str(value).lower()}`"
     return f"`{value}`"
 
 

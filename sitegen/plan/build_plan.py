@@ -8,6 +8,7 @@ the outputs this build would give it, and each of them is on disk as it was writ
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -86,8 +87,7 @@ def site_settings_digest(site: Site, fingerprint: str | None, signed: bool,
     `renderer` stands for the PDF toolchain (library versions, installed fonts): a new
     WeasyPrint or font package changes PDF bytes, so it rebuilds the PDFs.
     """
-    common = repr((site.name, site.base_url, site.platform_name, site.language, site.contact_email,
-                   site.theme, fingerprint, signed, renderer))
+    common = repr((_site_wide_settings(site), fingerprint, signed, renderer))
     cache: dict[str, str] = {}
 
     def digest(credential: Credential) -> str:
@@ -102,6 +102,14 @@ def site_settings_digest(site: Site, fingerprint: str | None, signed: bool,
         return cache[key]
 
     return digest
+
+
+def _site_wide_settings(site: Site) -> tuple:
+    """Every plain setting of the site (name, base URL, language, options...): a new one
+    added to `Site` is covered without a change here. Organizations, courses, programs
+    and signatories are digested per credential, for the ones it uses."""
+    per_subject = {"root", "organizations", "courses", "programs", "signatories", "signing", "publish"}
+    return tuple((f.name, getattr(site, f.name)) for f in dataclasses.fields(site) if f.name not in per_subject)
 
 
 def _why_rebuild(saved: CredentialState | None, digest: str, fresh_sets: list[bool],
