@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import append_record, write_project  # noqa: E402
+from corpus import append_record, write_project
 
 MIB = 1024 * 1024
 
@@ -63,7 +63,8 @@ def hugo_project(out: Path, project: Path) -> Path | None:
         for row in csv.DictReader(handle):
             (site / "content" / "credentials" / f"{row['uuid']}.md").write_text(
                 f"---\ntitle: \"{row['uuid']}\"\nuuid: \"{row['uuid']}\"\nfull_name: \"{row['full_name']}\"\n"
-                f"course: \"{row['course_id']}\"\nmode: \"{row['certificate_type']}\"\nissued: \"{row['issued']}\"\n---\n",
+                f"course: \"{row['course_id']}\"\nmode: \"{row['certificate_type']}\"\n"
+                f"issued: \"{row['issued']}\"\n---\n",
                 encoding="utf-8")
     return site
 
@@ -129,11 +130,11 @@ def naive_loop_seconds(project: Path, count: int) -> float:
     from weasyprint import HTML
 
     from sitegen.load.config import load_site
-    from sitegen.render.view import present
-    from sitegen.render.pdf import fit_text, qr_code_data_uri
     from sitegen.load.record_cache import load_credentials
-    from sitegen.sign.gpg import GpgSigner
+    from sitegen.render.pdf import fit_text, qr_code_data_uri
     from sitegen.render.theme import Theme
+    from sitegen.render.view import present
+    from sitegen.sign.gpg import GpgSigner
 
     site = load_site(project)
     credentials = load_credentials(site, None).credentials

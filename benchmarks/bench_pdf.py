@@ -31,14 +31,21 @@ sys.path.insert(0, str(REPO))
 
 import weasyprint  # noqa: E402
 
+from sitegen.model import (  # noqa: E402
+    Attribute,
+    Course,
+    Credential,
+    Organization,
+    PublishSettings,
+    Signatory,
+    SigningSettings,
+    Site,
+    SourceLocation,
+)
 from sitegen.render import fonts  # noqa: E402
 from sitegen.render import pdf as render_pdf  # noqa: E402
-from sitegen.model import (  # noqa: E402
-    Attribute, Course, Credential, Organization, PublishSettings, Signatory, SigningSettings,
-    Site, SourceLocation,
-)
-from sitegen.render.view import present  # noqa: E402
 from sitegen.render.theme import RenderRecord, Theme  # noqa: E402
+from sitegen.render.view import present  # noqa: E402
 
 NAMES = {
     "latin": ["Zoë Åkerlund", "François Lefèvre", "Łukasz Wiśniewski", "Ngọc Trâm Nguyễn",

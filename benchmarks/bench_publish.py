@@ -36,10 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from s3server import DUMMY_ENV, s3_client  # noqa: E402
-
 from sitegen.model import PublishSettings  # noqa: E402
-from sitegen.publish.sync import publish  # noqa: E402
 from sitegen.publish.plan import MANIFEST_KEY  # noqa: E402
+from sitegen.publish.sync import publish  # noqa: E402
 
 
 def credential_files(rng: random.Random, index: int) -> dict[str, bytes]:
@@ -49,7 +48,8 @@ def credential_files(rng: random.Random, index: int) -> dict[str, bytes]:
         f"credentials/{u}/index.html": page,
         f"credentials/{u}/certificate.pdf": b"%PDF-1.7\n" + rng.randbytes(4000),
         f"credentials/{u}/certificate.pdf.sig": b"-----BEGIN PGP SIGNATURE-----\n" + rng.randbytes(200).hex().encode(),
-        f"credentials/{u}/statement.txt.asc": b"-----BEGIN PGP SIGNED MESSAGE-----\n" + rng.randbytes(400).hex().encode(),
+        f"credentials/{u}/statement.txt.asc":
+            b"-----BEGIN PGP SIGNED MESSAGE-----\n" + rng.randbytes(400).hex().encode(),
         f"credentials/{u}/share.png": b"\x89PNG\r\n\x1a\n" + rng.randbytes(2000),
         f"api/v1/credentials/{u}": json.dumps({"uuid": u, "status": "awarded"}).encode(),
     }

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from gpgkeys import gpg_key, no_signing_env  # noqa: F401 - fixtures
-from test_theme_pages import REVOKED, VALID, _QuietHandler, chromium, chromium_installed, copy_example_project  # noqa: F401
 
 from conftest import REPO, sitegen_subprocess
+from gpgkeys import gpg_key, no_signing_env  # noqa: F401 - fixtures
+from test_theme_pages import REVOKED, VALID, _QuietHandler, chromium, chromium_installed, copy_example_project  # noqa: F401
 
 AXE = REPO / "node_modules/axe-core/axe.min.js"
 BLOCKING = ("serious", "critical")
@@ -41,7 +41,7 @@ window.addEventListener("load", () => setTimeout(async () => {
 
 
 @pytest.fixture(scope="module")
-def served_site(tmp_path_factory, gpg_key):  # noqa: F811
+def served_site(tmp_path_factory, gpg_key):
     assert AXE.is_file(), "axe-core is not installed: run ./dev setup (npm ci)"
     root = tmp_path_factory.mktemp("a11y")
     project = copy_example_project(root / "site")

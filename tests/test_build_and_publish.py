@@ -13,7 +13,7 @@ from s3server import bucket, moto_server, s3  # noqa: F401  (fixtures)
 VALID = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
 
 
-def test_ci_builds_then_publishes_only_what_changed(tmp_path, gpg_key, moto_server, s3, bucket):  # noqa: F811
+def test_ci_builds_then_publishes_only_what_changed(tmp_path, gpg_key, moto_server, s3, bucket):
     site = tmp_path / "site"
     shutil.copytree(SAMPLE_SITE, site)
     env = {**os.environ, **moto_server.env(), "SITEGEN_GNUPGHOME": str(gpg_key.home),
@@ -41,7 +41,7 @@ def test_ci_builds_then_publishes_only_what_changed(tmp_path, gpg_key, moto_serv
     assert new_objects <= uploaded <= new_objects + 1 + 5  # + the PDF hash index, + at most 5 shared files
 
 
-def test_publish_refuses_a_development_key_build(moto_server, bucket):  # noqa: F811
+def test_publish_refuses_a_development_key_build(moto_server, bucket):
     import tempfile
 
     # The development key's gpg-agent socket lives in the project: keep the path short.

@@ -19,7 +19,8 @@ import pytest
 from conftest import output_files
 from update_golden import GOLDEN, build_golden
 
-REGENERATE = "If the change is intended, run `.venv/bin/python tests/update_golden.py` and review `git diff tests/golden`."
+REGENERATE = ("If the change is intended, run `.venv/bin/python tests/update_golden.py` "
+              "and review `git diff tests/golden`.")
 SHOWN_DIFFS, SHOWN_LINES = 4, 60
 
 

@@ -91,7 +91,8 @@ def test_removed_record_files_disappear(sample_site, sitegen):
     build(sitegen, sample_site)
     uuid = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
     csv = sample_site / "credentials_data/awards.csv"
-    csv.write_text("".join(l for l in csv.read_text(encoding="utf-8").splitlines(True) if uuid not in l),
+    lines = csv.read_text(encoding="utf-8").splitlines(True)
+    csv.write_text("".join(line for line in lines if uuid not in line),
                    encoding="utf-8")
     report = build(sitegen, sample_site)
     assert report["credentials"][uuid]["state"] == "removed"

@@ -7,7 +7,6 @@ costs tens of milliseconds), so the file stays well under a minute.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime as dt
 import io
@@ -23,15 +22,23 @@ import pytest
 from PIL import Image, ImageDraw
 from pypdf import PdfReader
 
+from sitegen.model import (
+    Attribute,
+    Course,
+    Credential,
+    Organization,
+    Program,
+    PublishSettings,
+    Signatory,
+    SigningSettings,
+    Site,
+    SourceLocation,
+)
 from sitegen.render import fonts
 from sitegen.render import pdf as render_pdf
-from sitegen.model import (
-    Attribute, Course, Credential, Organization, Program, PublishSettings, Signatory,
-    SigningSettings, Site, SourceLocation,
-)
-from sitegen.render.view import present
 from sitegen.render.pdf import PdfJob
 from sitegen.render.theme import Theme
+from sitegen.render.view import present
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = dt.date(2025, 1, 1)

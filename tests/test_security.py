@@ -9,8 +9,8 @@ import threading
 from http.server import ThreadingHTTPServer
 
 import pytest
-from test_theme_pages import DROP_HARNESS, _QuietHandler, chromium_installed, needs_chromium, verify_result  # noqa: F401
 
+from test_theme_pages import DROP_HARNESS, _QuietHandler, chromium_installed, needs_chromium, verify_result  # noqa: F401
 
 ZOE = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"  # awarded, awards.csv line 2
 CSV = "credentials_data/awards.csv"

@@ -24,9 +24,9 @@ from urllib.parse import urlencode
 
 import pytest
 from bs4 import BeautifulSoup
-from gpgkeys import gpg_key, no_signing_env  # noqa: F401 - fixtures
 
 from conftest import REPO, sitegen_subprocess
+from gpgkeys import gpg_key, no_signing_env  # noqa: F401 - fixtures
 
 BASE_URL = "https://verify.example.org/"
 PROJECT_PARTS = ("site.yml", "content", "credentials_data", "themes")
@@ -332,7 +332,7 @@ def test_verify_page_reads_the_api_relative_to_itself(built):
 
 
 @pytest.mark.slow
-def test_full_build_offers_pdf_and_shows_fingerprint_in_groups(tmp_path, gpg_key, no_signing_env):  # noqa: F811
+def test_full_build_offers_pdf_and_shows_fingerprint_in_groups(tmp_path, gpg_key, no_signing_env):
     project = copy_example_project(tmp_path / "site")
     env = {**os.environ, "SITEGEN_GNUPGHOME": str(gpg_key.home), "SITEGEN_SIGNING_KEY": gpg_key.fingerprint}
     result = sitegen_subprocess("build", "--site", project, "--out", project / "build", cwd=project, env=env)
@@ -361,7 +361,7 @@ def chromium_installed():
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+    def log_message(self, format, *args):
         pass
 
 

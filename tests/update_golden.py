@@ -153,7 +153,7 @@ def _check_signature(home: Path, signature: Path, data: Path | None = None) -> s
     command = "gpg --verify " + signature.name + (f" {data.name}" if data else "")
     valid = re.search(r"^\[GNUPG:\] VALIDSIG (\S+) \S+ (\d+)", status, re.M)
     if valid and re.search(r"^\[GNUPG:\] GOODSIG ", status, re.M):
-        made = dt.datetime.fromtimestamp(int(valid[2]), dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        made = dt.datetime.fromtimestamp(int(valid[2]), dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         return f"{command}: Good signature by {valid[1]}, made {made}"
     keywords = re.findall(r"^\[GNUPG:\] (\w+)", status, re.M)
     return f"{command}: NOT a good signature ({' '.join(keywords) or 'no status'})"
@@ -166,7 +166,7 @@ def _describe_key(home: Path, key_file: Path) -> str:
     pub, uid = fields.get("pub"), fields.get("uid")
     if not pub or "fpr" not in fields:
         return "gpg finds no public key here"
-    created = dt.datetime.fromtimestamp(int(pub[5]), dt.timezone.utc).date()
+    created = dt.datetime.fromtimestamp(int(pub[5]), dt.UTC).date()
     secret = "HAS SECRET KEY MATERIAL" if re.search(r":secret (sub )?key packet:", packets) else "public only"
     return (f"public key {fields['fpr'][9]}, {pub[16] or 'algorithm ' + pub[3]}, created {created}, "
             f"user ID {uid[9] if uid else '(none)'}, {secret}")

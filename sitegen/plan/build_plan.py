@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from sitegen import __version__
 from sitegen.layout import CREDENTIALS_DIR, CredentialPaths, expected_outputs, is_uuid

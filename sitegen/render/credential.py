@@ -71,7 +71,7 @@ class CredentialRenderer:
         except Exception as err:  # one credential's failure must not stop the others
             detail = traceback.format_exception_only(type(err), err)[-1].strip()
             return CredentialFailure(credential.uuid, detail)
-        signed_at = dt.datetime.combine(credential.issued, dt.time(12, 0), tzinfo=dt.timezone.utc)
+        signed_at = dt.datetime.combine(credential.issued, dt.time(12, 0), tzinfo=dt.UTC)
         return RenderedCredential(credential.uuid, files, statement, signed_at, self._digests(record))
 
     def _files(self, credential: Credential, view: CertificateView, pdf: bytes | None,

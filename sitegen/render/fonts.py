@@ -83,7 +83,7 @@ def _is_invisible(char: str) -> bool:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def installed_coverage(extra_fonts: tuple[Path, ...] = ()) -> FontCoverage:
     """What the installed fonts (and `extra_fonts`, e.g. a theme's) can draw; cached."""
     intervals = list(_fontconfig_intervals())

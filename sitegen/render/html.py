@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 from sitegen.layout import KEY_FILE, KEYS_PAGE, NOT_FOUND_PAGE, VERIFY_PAGE, verify_page_config
 from sitegen.load.content import ContentPage
 from sitegen.model import Credential, Site
-from sitegen.render.view import CertificateView
 from sitegen.render.theme import RenderRecord, Theme
+from sitegen.render.view import CertificateView
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,11 @@ from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-from sitegen.render import fonts
 from sitegen.errors import Problem, SitegenError
 from sitegen.model import Credential
-from sitegen.render.view import CertificateView
+from sitegen.render import fonts
 from sitegen.render.theme import RenderRecord, Theme
+from sitegen.render.view import CertificateView
 
 PDF_TEMPLATE = "certificate_pdf.html"
 GENERATOR = "sitegen"

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import io
 
-from sitegen.render.view import CertificateView
 from sitegen.render.theme import RenderRecord, Theme
+from sitegen.render.view import CertificateView
 
 CARD_WIDTH, CARD_HEIGHT = 1200, 630
 STATUS_COLORS = {"valid": "#146c3c", "expired": "#8a4600", "revoked": "#a1181d"}

@@ -49,7 +49,7 @@ class RenderRecord:
 
 class _RecordingEnvironment(jinja2.Environment):
     # Called for every template lookup, cached or not: `extends`, `include`, `import`.
-    def _load_template(self, name, globals):  # noqa: A002 - jinja's own signature
+    def _load_template(self, name, globals):
         # Misses count too: a new override template must rebuild what it now overrides.
         used = _used.get()
         if used is not None:

@@ -166,11 +166,11 @@ def signature_time(signed_at: dt.datetime | dt.date) -> int:
     """Seconds since the epoch; a date means its midnight UTC, a naive datetime is UTC."""
     if isinstance(signed_at, dt.datetime):
         if signed_at.tzinfo is None:
-            signed_at = signed_at.replace(tzinfo=dt.timezone.utc)
+            signed_at = signed_at.replace(tzinfo=dt.UTC)
         return int(signed_at.timestamp())
     if isinstance(signed_at, dt.date):
         return int(dt.datetime(signed_at.year, signed_at.month, signed_at.day,
-                               tzinfo=dt.timezone.utc).timestamp())
+                               tzinfo=dt.UTC).timestamp())
     raise TypeError(f"signed_at must be a date or datetime, not {type(signed_at).__name__}")
 
 

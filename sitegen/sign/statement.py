@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import textwrap
 import unicodedata
-from typing import Callable
+from collections.abc import Callable
 
 from sitegen.layout import KEY_FILE
 from sitegen.model import Site
