@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_publish(commands)
     _add_verify(commands)
     _add_keys(commands)
+    _add_revoke(commands)
     return parser
 
 
@@ -222,6 +223,23 @@ def _run_keys_export(args) -> int:
     print(armored)
     return 0
 
+
+
+def _add_revoke(commands) -> None:
+    parser = commands.add_parser("revoke", help="mark a credential revoked in its record file",
+                                 description="Mark credential UUID revoked, with a reason, in the record file where "
+                                             "it lives; only its status and reason change. The next build and "
+                                             "publish withdraw its PDF.")
+    parser.add_argument("uuid", metavar="UUID", help="the credential ID (32 hex digits, as in its URL)")
+    parser.add_argument("--reason", required=True, metavar="TEXT", help="why, in one line: shown on its page")
+    _site_argument(parser)
+    parser.set_defaults(handler=_run_revoke)
+
+
+def _run_revoke(args) -> int:
+    from sitegen.commands.revoke import run_revoke
+
+    return run_revoke(args.site.resolve(), args.uuid, args.reason)
 
 def _setup_logging(quiet: bool) -> None:
     logging.basicConfig(format="%(levelname)s: %(message)s",

@@ -185,7 +185,9 @@ def test_share_tags_are_absolute_and_complete(built, records):
         assert meta("og:description")
         assert meta("twitter:card") == "summary_large_image"
         assert meta("twitter:image") == page_url + "share.png"
-        assert not soup.find("meta", attrs={"name": "robots"}), "learners want their pages found"
+        # Link previews read the tags above whatever robots says; search engines are kept
+        # from indexing learners' names (index_certificate_pages: true opts in).
+        assert meta("robots") == "noindex"
 
 
 def test_json_ld_parses_and_names_the_learner(built, records):
