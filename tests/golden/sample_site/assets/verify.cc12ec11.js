@@ -98,7 +98,10 @@
       /(?:^|[^0-9a-f])([0-9a-f]{32})(?![0-9a-f])/.exec(t);
     if (m) return m[1];
     m = /([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})/.exec(t);
-    return m ? m.slice(1).join("") : null;
+    if (m) return m.slice(1).join("");
+    // Typed or copied in groups: spaces and dashes anywhere, and nothing else.
+    var compact = t.replace(/[\s\u00a0\u2010-\u2015-]+/g, "");
+    return /^[0-9a-f]{32}$/.test(compact) ? compact : null;
   }
 
   function NetworkError(message) { this.message = message; }
@@ -217,6 +220,32 @@
     return parts.join("");
   }
 
+  async function inflate(bytes) {
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+
+  // PDF 1.5 and later keep small objects, the document information among them, in
+  // compressed object streams: the credential ID sitegen writes there (/CredentialID,
+  // /CredentialURL) is not in the file's plain bytes. `sitegen verify` reads the same
+  // metadata (through pypdf), so both find a credential in a PDF the same way.
+  async function objectStreamsText(bytes, text) {
+    if (!window.DecompressionStream || !window.Response) return "";
+    var parts = [];
+    var re = /<<[^>]*?\/Type\s*\/ObjStm[^>]*?>>\s*stream\r?\n/g, m;
+    while ((m = re.exec(text)) !== null && parts.length < 64) {
+      var length = /\/Length\s+(\d+)(?!\s+\d+\s+R)/.exec(m[0]);
+      if (!length || m[0].indexOf("/FlateDecode") === -1) continue;
+      var start = m.index + m[0].length;
+      try {
+        parts.push(latin1(await inflate(bytes.subarray(start, start + Number(length[1])))));
+      } catch (err) {
+        // damaged or not deflate: the SHA-256 look-up still applies
+      }
+    }
+    return parts.join("\n");
+  }
+
   function idsInPdf(text) {
     var counts = {};
     // Plain strings, and UTF-16 strings with their zero bytes dropped.
@@ -257,7 +286,8 @@
         show(pdfResult, "neutral", null, "This is not a PDF file", ["Drop the certificate PDF as the learner sent it."]);
         return;
       }
-      var ids = idsInPdf(latin1(bytes));
+      var text = latin1(bytes);
+      var ids = idsInPdf(text + "\n" + await objectStreamsText(bytes, text));
       var canHash = !!(window.crypto && window.crypto.subtle && window.isSecureContext !== false);
       if (!canHash) {
         await withoutHash(ids, file.name);
