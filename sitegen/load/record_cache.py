@@ -22,12 +22,13 @@ from pathlib import Path
 from sitegen.errors import Problem
 from sitegen.layout import RECORDS_CACHE_DIR, is_uuid
 from sitegen.load.records import read_record_file, record_files
-from sitegen.load.validate import duplicate_problems, validate_record
+from sitegen.load.validate import duplicate_problems, future_problems, validate_record
 from sitegen.model import Attribute, Credential, Site, SourceLocation
 from sitegen.plan.build_plan import record_digest
 from sitegen.write.files import remove_file, write_atomic
 
-CACHE_FORMAT = b"sitegen-records-3\n"
+# Bumped whenever validation changes: an entry holds what the rules of its day let through.
+CACHE_FORMAT = b"sitegen-records-4\n"
 
 
 @dataclass
@@ -52,14 +53,18 @@ class LoadedCredentials:
                     remove_file(entry)
 
 
-def load_credentials(site: Site, out_dir: Path | None) -> LoadedCredentials:
+def load_credentials(site: Site, out_dir: Path | None, today: dt.date | None = None) -> LoadedCredentials:
+    """Every record file's credentials and problems; `today` (default: the date in UTC,
+    the clock signatures are made by) is checked here, outside the cache, so an issue
+    date in the future is refused today and accepted once it has come."""
     cache_dir = out_dir / RECORDS_CACHE_DIR if out_dir is not None else None
     loaded = LoadedCredentials([], [], [], cache_dir)
     context = _validation_context(site)
     for path in record_files(site.root):
         display = path.relative_to(site.root).as_posix()
         data = path.read_bytes()
-        key = hashlib.sha256(CACHE_FORMAT + context + display.encode() + b"\0" + data).hexdigest()
+        name = display.encode("utf-8", "surrogateescape")  # a name that is not UTF-8 is refused when read
+        key = hashlib.sha256(CACHE_FORMAT + context + name + b"\0" + data).hexdigest()
         loaded.kept.add(key)
         entry = _cached(cache_dir, key, display)
         if entry is None:
@@ -70,6 +75,8 @@ def load_credentials(site: Site, out_dir: Path | None) -> LoadedCredentials:
         loaded.record_digests.extend(digests)
         loaded.problems.extend(problems)
     loaded.problems.extend(duplicate_problems(loaded.credentials))
+    today = today or dt.datetime.now(dt.UTC).date()
+    loaded.problems.extend(future_problems(loaded.credentials, today))
     return loaded
 
 

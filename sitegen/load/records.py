@@ -1,7 +1,12 @@
 """Reading credential records from every file under credentials_data/.
 
 Each reader yields `RawRecord`s: the fields as written plus where they came from.
-Checking the fields is validate.py's job; this module only knows file formats.
+Checking the fields is validate.py's job; this module only knows file formats, and
+refuses what no format should carry: a key written twice in one object or mapping,
+and nesting deeper than `MAX_DEPTH` (records need 5 levels at most; deeper input
+would end in a RecursionError, or crash libyaml). Lines are counted at "\\n" only (and
+"\\r" in CSV and YAML, as editors do), never at U+2028 and the like, so every line
+number an error names is the one an editor shows.
 Bulk formats (CSV, JSONL) stream; YAML is for small hand-edited files.
 """
 
@@ -10,17 +15,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from sitegen.errors import Problem
+from sitegen.load.yamlsource import MAX_DEPTH, YamlSyntaxError, load_yaml
 from sitegen.model import SourceLocation
-from sitegen.load.yamlsource import YamlSyntaxError, load_yaml
 
 RECORDS_DIR = "credentials_data"
 RECORD_SUFFIXES = (".csv", ".jsonl", ".json", ".yml", ".yaml")
 ATTRIBUTE_COLUMN_PREFIX = "attributes."
+JSON_SPACE = " \t\r\n"  # all JSON counts as white space (U+2028 and U+00A0 are not)
 
 
 @dataclass(frozen=True)
@@ -50,10 +57,16 @@ def record_files(root: Path) -> list[Path]:
 
 def read_record_file(path: Path, display: str) -> FileRecords:
     """Parse one file; a file that cannot be parsed gives one problem, not a crash."""
+    if not display.isprintable():  # a line break in it, or bytes that are not UTF-8 (surrogate escapes)
+        shown = ascii(display)
+        return FileRecords(shown, [], [Problem(shown, None, None, "the file name is not printable text "
+                                               "(a line break, a control character or bytes that are not "
+                                               "UTF-8): rename the file")])
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        return FileRecords(display, [], [Problem(display, None, None, f"not UTF-8 text ({err.reason} at byte {err.start})")])
+        problem = Problem(display, None, None, f"not UTF-8 text ({err.reason} at byte {err.start})")
+        return FileRecords(display, [], [problem])
     reader = _READERS[path.suffix.lower()]
     records: list[RawRecord] = []
     problems: list[Problem] = []
@@ -61,13 +74,24 @@ def read_record_file(path: Path, display: str) -> FileRecords:
         for item in reader(text, display):
             (problems if isinstance(item, Problem) else records).append(item)
     except _FileError as err:
-        problems.append(Problem(display, err.line, None, err.message))
+        problems.append(Problem(display, err.line, err.field, err.message))
     return FileRecords(display, records, problems)
 
 
+def shown_key(key) -> str:
+    """A field name or key as an error line can show it: itself when it is plain
+    printable text, else its repr (no line breaks, no lone surrogates, never long)."""
+    if isinstance(key, str) and key.isprintable() and 0 < len(key) <= 60:
+        return key
+    return repr(key)[:60]
+
+
 class _FileError(Exception):
-    def __init__(self, line: int | None, message: str):
-        self.line, self.message = line, message
+    def __init__(self, line: int | None, message: str, field: str | None = None):
+        self.line, self.message, self.field = line, message, field
+
+
+# -- CSV -------------------------------------------------------------------------------
 
 
 def _read_csv(text: str, display: str) -> Iterator[RawRecord | Problem]:
@@ -90,7 +114,7 @@ def _read_csv(text: str, display: str) -> Iterator[RawRecord | Problem]:
         except csv.Error as err:
             raise _FileError(reader.line_num, f"invalid CSV: {err}") from None
         line = reader.line_num
-        if not any(cell.strip() for cell in row):
+        if all(_blank(cell) for cell in row):
             continue  # blank lines between blocks of awards are common in hand-kept sheets
         if len(row) != len(header):
             yield Problem(display, start, None, f"has {len(row)} columns, the header has {len(header)}")
@@ -104,36 +128,66 @@ def _check_header(header: list[str], display: str) -> None:
         if not name:
             raise _FileError(1, "header has an empty column name")
         if name in seen:
-            raise _FileError(1, f"header names column {name!r} twice")
+            raise _FileError(1, f"header names column {repr(name)[:60]} twice")
         seen.add(name)
 
 
+def _blank(cell: str) -> bool:
+    return not cell or cell.isspace()
+
+
 def _csv_fields(header: list[str], row: list[str]) -> dict:
-    """CSV cells as fields; empty cells are absent; attributes.<ns>.<name> columns become attributes."""
+    """CSV cells as fields; blank cells are absent; attributes.<ns>.<name> columns become attributes.
+
+    Other cells are kept exactly as written, spaces included: the rules for what a value
+    may hold are validate.py's, the same for every format.
+    """
     fields: dict = {}
     attributes = []
     for name, cell in zip(header, row):
-        value = cell.strip()
-        if not value:
+        if not cell or cell.isspace():
             continue
         if name.startswith(ATTRIBUTE_COLUMN_PREFIX) and name.count(".") >= 2:
             namespace, _, attr_name = name[len(ATTRIBUTE_COLUMN_PREFIX):].partition(".")
-            attributes.append({"namespace": namespace, "name": attr_name, "value": value})
+            attributes.append({"namespace": namespace, "name": attr_name, "value": cell})
         else:
-            fields[name] = value
+            fields[name] = cell
     if attributes:
         fields["attributes"] = attributes
     return fields
 
 
+# -- JSON and JSON Lines ---------------------------------------------------------------
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _json_object(pairs: list) -> dict:
+    """json's object hook: a key written twice is an error (json would keep the last)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _DuplicateKey
+    return obj
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_json_object)
+
+
 def _read_jsonl(text: str, display: str) -> Iterator[RawRecord | Problem]:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    # JSON Lines ends lines at "\n" only; str.splitlines() would also break at U+2028,
+    # U+0085 and others that JSON allows inside strings, and shift every later line.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip(JSON_SPACE):
             continue
         try:
-            value = json.loads(line)
+            value = _decode(line, _skip_space(line, 0), 0, whole=True)
         except json.JSONDecodeError as err:
             yield Problem(display, number, None, f"invalid JSON: {err.msg} (column {err.colno})")
+            continue
+        except _JsonTrouble as err:
+            yield Problem(display, number, err.field, err.message)
             continue
         if not isinstance(value, dict):
             yield Problem(display, number, None, "each line must be one JSON object")
@@ -146,15 +200,16 @@ def _read_json(text: str, display: str) -> Iterator[RawRecord | Problem]:
 
     Elements of a top-level list are decoded one by one so each keeps its line number.
     """
-    decoder = json.JSONDecoder()
     start = _skip_space(text, 0)
     if start < len(text) and text[start] == "[":
-        yield from _json_list_items(text, start, decoder, display)
+        yield from _json_list_items(text, start, display)
         return
     try:
-        value = json.loads(text)
+        value = _decode(text, start, 0, whole=True)
     except json.JSONDecodeError as err:
         raise _FileError(err.lineno, f"invalid JSON: {err.msg} (column {err.colno})") from None
+    except _JsonTrouble as err:
+        raise _FileError(_line_at(text, err.offset), err.message, err.field) from None
     if isinstance(value, dict) and isinstance(value.get("results"), list):
         for index, item in enumerate(value["results"], start=1):
             if not isinstance(item, dict):
@@ -168,33 +223,163 @@ def _read_json(text: str, display: str) -> Iterator[RawRecord | Problem]:
         raise _FileError(1, "must be a JSON object or a list of objects")
 
 
-def _json_list_items(text: str, start: int, decoder: json.JSONDecoder, display: str):
+def _json_list_items(text: str, start: int, display: str):
     position = _skip_space(text, start + 1)
     if position < len(text) and text[position] == "]":
         return
+    line, counted = 1, 0  # line of `counted`, kept as the position moves on (no quadratic recount)
     while True:
-        line = _line_at(text, position)
+        line += text.count("\n", counted, position)
+        counted = position
         try:
-            value, position = decoder.raw_decode(text, position)
+            value, position = _decode(text, position, 1, whole=False)
         except json.JSONDecodeError as err:
             raise _FileError(err.lineno, f"invalid JSON: {err.msg} (column {err.colno})") from None
-        if isinstance(value, dict):
-            yield RawRecord(value, SourceLocation(display, line))
+        except _JsonTrouble as err:
+            where = line + text.count("\n", counted, err.offset)
+            if text[counted] not in "[{":  # a number too long to read: where it ends is not known
+                raise _FileError(where, err.message, err.field) from None
+            yield Problem(display, where, err.field, err.message)
+            position = _skip_value(text, counted)
+            if position is None:
+                return
         else:
-            yield Problem(display, line, None, "each list item must be a JSON object")
+            if isinstance(value, dict):
+                yield RawRecord(value, SourceLocation(display, line))
+            else:
+                yield Problem(display, line, None, "each list item must be a JSON object")
         position = _skip_space(text, position)
         if position < len(text) and text[position] == ",":
             position = _skip_space(text, position + 1)
             continue
         if position < len(text) and text[position] == "]":
-            if text[_skip_space(text, position + 1):].strip():
+            if text[_skip_space(text, position + 1):].strip(JSON_SPACE):
                 raise _FileError(_line_at(text, position), "unexpected text after the list")
             return
         raise _FileError(_line_at(text, position), "invalid JSON: expected ',' or ']'")
 
 
+class _JsonTrouble(Exception):
+    """A duplicate key or too deep a nesting, at `offset` in the text."""
+
+    def __init__(self, offset: int, field: str | None, message: str):
+        self.offset, self.field, self.message = offset, field, message
+
+
+def _decode(text: str, position: int, depth: int, whole: bool):
+    """The JSON value at `position` (and, unless `whole`, where it ends), `depth` levels
+    down in its file. Raises JSONDecodeError, or _JsonTrouble naming the place."""
+    try:
+        if whole:
+            value, end = _DECODER.decode(text), len(text)
+        else:
+            value, end = _DECODER.raw_decode(text, position)
+    except (_DuplicateKey, RecursionError):
+        raise _locate(text, position, depth) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # a number of more digits than Python converts (4300)
+        raise _JsonTrouble(position, None, "invalid JSON: a number too long to read") from None
+    # Counting brackets is cheap, and bounds the depth: most values need no walk.
+    if text.count("[", position, end) + text.count("{", position, end) + depth > MAX_DEPTH:
+        if _depth(value) + depth > MAX_DEPTH:
+            raise _locate(text, position, depth)
+    return value if whole else (value, end)
+
+
+def _depth(value) -> int:
+    """How many lists and objects deep `value` goes (iterative: no recursion limit)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in item if isinstance(child, (dict, list)))
+    return deepest
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]', re.DOTALL)
+
+
+def _locate(text: str, position: int, depth: int) -> _JsonTrouble:
+    """Find the first duplicate key or too deep a nesting in the value at `position`:
+    only called once the decoder has met one, so its speed does not matter."""
+    stack: list[list] = []  # per open container: [is_object, key or index, keys seen, expecting a key]
+    for token in _JSON_TOKEN.finditer(text, position):
+        kind = token.group()[0]
+        if kind in "{[":
+            if depth + len(stack) + 1 > MAX_DEPTH:
+                return _JsonTrouble(token.start(), _field(_path(stack), first_key_only=True),
+                                    f"nested more than {MAX_DEPTH} levels deep")
+            stack.append([kind == "{", None if kind == "{" else 0, set(), True])
+        elif not stack:
+            break
+        elif kind in "}]":
+            stack.pop()
+            if not stack:
+                break
+        elif kind == ",":
+            top = stack[-1]
+            if top[0]:
+                top[3] = True
+            else:
+                top[1] += 1
+        elif kind == ":":
+            stack[-1][3] = False
+        elif stack[-1][0] and stack[-1][3]:  # a string in key position
+            top = stack[-1]
+            key = json.loads(token.group())
+            top[1] = key
+            if key in top[2]:
+                return _JsonTrouble(token.start(), _field(_path(stack)), f"duplicate key {repr(key)[:60]}")
+            top[2].add(key)
+    return _JsonTrouble(position, None, "invalid JSON: nested too deep to read")
+
+
+def _path(stack: list[list]) -> tuple:
+    return tuple(entry[1] for entry in stack)
+
+
+def _field(path: tuple, first_key_only: bool = False) -> str | None:
+    """`attributes[1].value` for ("attributes", 0, "value"); None when no key is on it.
+
+    `first_key_only` names the record's field only (`attributes`), as a nesting problem
+    deep inside it is best named. An item of a paginated export starts with `results[n]`.
+    """
+    prefix = ""
+    if len(path) >= 2 and path[0] == "results" and isinstance(path[1], int):
+        prefix, path = f"results[{path[1] + 1}]", path[2:]
+    steps = []
+    for step in path:
+        steps.append(f"[{step + 1}]" if isinstance(step, int) else "." + shown_key(step))
+        if first_key_only and not isinstance(step, int):
+            break
+    else:
+        if first_key_only:
+            steps = []  # no key on the way
+    return (prefix + "".join(steps)).lstrip(".") or None
+
+
+def _skip_value(text: str, position: int) -> int | None:
+    """Where the JSON value at `position` ends, by its brackets and strings; None if never."""
+    level = 0
+    for token in _JSON_TOKEN.finditer(text, position):
+        kind = token.group()[0]
+        if kind in "{[":
+            level += 1
+        elif kind in "}]":
+            level -= 1
+            if level == 0:
+                return token.end()
+    return None
+
+
 def _skip_space(text: str, position: int) -> int:
-    while position < len(text) and text[position] in " \t\r\n":
+    while position < len(text) and text[position] in JSON_SPACE:
         position += 1
     return position
 
@@ -203,11 +388,27 @@ def _line_at(text: str, position: int) -> int:
     return text.count("\n", 0, position) + 1
 
 
+# -- YAML ------------------------------------------------------------------------------
+
+
+# YAML 1.1 (PyYAML, libyaml) ends lines at these too; editors, and every other format, do not.
+_YAML_ONLY_BREAKS = {"\x85": "U+0085 NEXT LINE", "\u2028": "U+2028 LINE SEPARATOR",
+                     "\u2029": "U+2029 PARAGRAPH SEPARATOR"}
+_YAML_ONLY_BREAK = re.compile("[" + "".join(_YAML_ONLY_BREAKS) + "]")
+
+
 def _read_yaml(text: str, display: str) -> Iterator[RawRecord | Problem]:
+    # Refused wherever they are, even in a comment: YAML would read the rest of that line
+    # as a new one (a name's end silently dropped, or a baffling syntax error).
+    stray = _YAML_ONLY_BREAK.search(text)
+    if stray:
+        raise _FileError(_line_at(text, stray.start()), f"contains {_YAML_ONLY_BREAKS[stray.group()]}: "
+                         "YAML reads it as a line break, editors do not; remove it")
     try:
-        value = load_yaml(text)
+        value = load_yaml(text, MAX_DEPTH)
     except YamlSyntaxError as err:
-        raise _FileError(err.line, err.message) from None
+        path = err.path[1:] if err.path and isinstance(err.path[0], int) else err.path  # the record's index
+        raise _FileError(err.line, err.message, _field(path, first_key_only=True)) from None
     if value is None:
         return
     items = value if isinstance(value, list) else [value]
