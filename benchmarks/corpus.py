@@ -76,7 +76,7 @@ def write_records(path: Path, count: int, scripts: list[str], seed: int = 1, sta
         for i in range(start, start + count):
             writer.writerow([synthetic_uuid(i), f"user{i}", rng.choice(pool), "course-certificate",
                              ids[i % len(ids)], ("honor", "verified", "professional")[i % 3], "awarded",
-                             f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}", f"0.{50 + i % 50}"])
+                             f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}", f"0.{50 + i % 50}"])  # all past
 
 
 def append_record(project: Path, index: int) -> str:
@@ -84,7 +84,7 @@ def append_record(project: Path, index: int) -> str:
     uuid = synthetic_uuid(index)
     with open(project / "credentials_data" / "bulk.csv", "a", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerow([uuid, f"user{index}", "Nova Novák", "course-certificate",
-                                     course_ids()[0], "verified", "awarded", "2026-11-01", "0.99"])
+                                     course_ids()[0], "verified", "awarded", "2025-11-01", "0.99"])
     return uuid
 
 

@@ -201,3 +201,23 @@ def test_switching_indexing_rebuilds_the_certificate_pages(sample_site, sitegen)
         handle.write("index_certificate_pages: true\n")
     result = sitegen("build", "--site", sample_site, "--pages-only", "--json")
     assert json.loads(result.out)["counts"]["generated"] == 8
+
+
+# -- names that become paths --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["bad\nname.md", "naïve.md", "a b.md", "..md"])
+def test_a_content_file_whose_name_cannot_be_a_url_is_refused(sample_site, sitegen, name):
+    (sample_site / "content" / name).write_text("# Hello\n", encoding="utf-8")
+    result = sitegen("build", "--site", sample_site, "--pages-only")
+    assert result.code != 0 and "file name becomes its URL" in result.err
+    assert len([line for line in result.err.splitlines() if line.startswith("error:")]) == 1
+
+
+def test_a_site_yml_key_with_a_line_break_is_refused(sample_site, sitegen):
+    site_yml = sample_site / "site.yml"
+    text = site_yml.read_text(encoding="utf-8")
+    site_yml.write_text(text.replace("organizations:\n", 'organizations:\n  "evil\\n":\n    name: Evil\n', 1),
+                        encoding="utf-8")
+    result = sitegen("build", "--site", sample_site, "--pages-only")
+    assert result.code != 0 and "keys are letters, digits" in result.err

@@ -90,7 +90,8 @@ def build(options: BuildOptions) -> BuildReport:
     tree = OutputTree(out)
     _start_marker(out)
     loaded.save_cache()
-    today = options.today or dt.date.today()
+    # UTC, as `sitegen verify` and the validation of issue dates count days.
+    today = options.today or dt.datetime.now(dt.UTC).date()
     signer = None if options.pages_only else _open_signer(site)
     signing = SigningFacts.of(signer)
     theme = Theme(site)

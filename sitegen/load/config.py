@@ -147,7 +147,7 @@ SECTIONS = (
     Section("publish.cache", "Cache-Control headers of the uploaded objects.", CACHE_OPTIONS),
 )
 
-_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+\-]*$")
+_KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+\-]*")  # full-match: keys become folder names
 _URL_PATTERN = re.compile(r"https?://[^\s/]+(/\S*)?")
 _FINGERPRINT_PATTERN = re.compile(r"[0-9A-F]{40}")
 
@@ -379,7 +379,7 @@ def normalise_prefix(prefix: str) -> str | None:
 
 def _keyed_entries(data: dict, where: str, check: _Checker):
     for key, entry in data.items():
-        if not isinstance(key, str) or not _KEY_PATTERN.match(key):
+        if not isinstance(key, str) or not _KEY_PATTERN.fullmatch(key):
             check.problem(_line(data, key), f"{where}.{key}",
                           "keys are letters, digits and . _ - + : (no spaces)")
             continue

@@ -6,6 +6,7 @@ written by the issuer, so its raw HTML is kept; only learner data is untrusted.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sitegen.load.yamlsource import YamlSyntaxError, load_yaml
 
 CONTENT_DIR = "content"
 FRONT_MATTER_OPTIONS = ("title", "description")
+_PAGE_NAME = re.compile(r"(?:[A-Za-z0-9_-]+/)*[A-Za-z0-9_-]+\.md")
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,14 @@ def load_content_pages(root: Path) -> tuple[list[ContentPage], list[Problem]]:
 
 def _read_page(root: Path, path: Path) -> tuple[ContentPage | None, list[Problem]]:
     display = path.relative_to(root).as_posix()
-    text = path.read_text(encoding="utf-8")
+    if not _PAGE_NAME.fullmatch(path.relative_to(root / CONTENT_DIR).as_posix()):
+        shown = display.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+        return None, [Problem(repr(shown)[1:-1], None, None, "a page's file name becomes its URL: use letters, "
+                              "digits, - and _ only (folders too), ending in .md")]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        return None, [Problem(display, None, None, f"not UTF-8 text ({err.reason} at byte {err.start})")]
     meta, body, problems = _split_front_matter(text, display)
     if problems:
         return None, problems
