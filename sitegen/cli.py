@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_verify(commands)
     _add_keys(commands)
     _add_revoke(commands)
+    _add_purge(commands)
     return parser
 
 
@@ -142,14 +143,18 @@ def _add_publish(commands) -> None:
 def _run_publish(args) -> int:
     from sitegen.layout import BUILD_DIR
     from sitegen.load.config import load_site
+    from sitegen.load.purge_list import load_purge_list
     from sitegen.publish.sync import publish
 
     site = load_site(args.site.resolve())
+    purge_list = load_purge_list(site.root)
+    if purge_list.problems:
+        raise InputProblems(purge_list.problems)
     build_dir = (args.out or site.root / BUILD_DIR).resolve()
     # With --json, stdout is for the report alone: progress goes to stderr.
     log = (lambda line: print(line, file=sys.stderr)) if args.json else print
     report = publish(build_dir, site.publish, dry_run=args.dry_run, endpoint_url=args.endpoint_url,
-                     max_deletes=args.max_deletes, base_url=site.base_url, log=log)
+                     max_deletes=args.max_deletes, base_url=site.base_url, log=log, purged=purge_list.uuids)
     if args.json:
         print(report.to_json())
     return 0
@@ -240,6 +245,25 @@ def _run_revoke(args) -> int:
     from sitegen.commands.revoke import run_revoke
 
     return run_revoke(args.site.resolve(), args.uuid, args.reason)
+
+
+def _add_purge(commands) -> None:
+    parser = commands.add_parser("purge", help="erase a credential on the learner's request",
+                                 description="Erasure request: remove the record of credential UUID from the file "
+                                             "where it lives and add UUID to credentials_data/purged.txt. The next "
+                                             "build and publish remove every copy of the learner's data; the "
+                                             "credential's URL then says it is no longer available.")
+    parser.add_argument("uuid", metavar="UUID",
+                        help="the credential ID (32 hex digits, as in its URL, or the platform's 8-4-4-4-12 form)")
+    _site_argument(parser)
+    parser.set_defaults(handler=_run_purge)
+
+
+def _run_purge(args) -> int:
+    from sitegen.commands.purge import run_purge
+
+    return run_purge(args.site.resolve(), args.uuid)
+
 
 def _setup_logging(quiet: bool) -> None:
     logging.basicConfig(format="%(levelname)s: %(message)s",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sitegen.commands.build_credentials import CredentialJob, CredentialOutcome, run_batches
-from sitegen.errors import InputProblems, SitegenError
+from sitegen.errors import InputProblems, Problem, SitegenError
 from sitegen.layout import (
     ASSETS_DIR,
     BUILD_DIR,
@@ -30,17 +30,19 @@ from sitegen.layout import (
     PDF_HASH_DIR,
     PREVIEW_DIR,
     VERIFY_PAGE,
+    CredentialPaths,
 )
 from sitegen.load.config import load_site
 from sitegen.load.content import ContentPage, load_content_pages
 from sitegen.load.project_files import input_folders, links_outside_the_project
+from sitegen.load.purge_list import PurgeList, load_purge_list
 from sitegen.load.record_cache import LoadedCredentials, load_credentials
 from sitegen.model import Site
 from sitegen.plan.build_plan import BuildPlan, plan_build, site_settings_digest
 from sitegen.plan.state import BuildState, CredentialState
 from sitegen.progress import Progress
 from sitegen.render.credential import CredentialRenderer
-from sitegen.render.html import SigningFacts, content_page, keys_page, not_found_page, verify_page
+from sitegen.render.html import SigningFacts, content_page, keys_page, not_found_page, verify_page, withdrawn_page
 from sitegen.render.theme import Theme
 from sitegen.report import BuildReport
 from sitegen.sign.gpg import Signer, locate_key
@@ -84,7 +86,7 @@ def build(options: BuildOptions) -> BuildReport:
     out = options.out_dir.resolve() if options.out_dir else output_folder(site.root, bool(options.preview))
     _refuse_dangerous_output(site, out)
     _refuse_preview_over_publishable(out, options.preview)
-    pages, loaded = _load_inputs(site, out)  # bad input: InputProblems, nothing written
+    pages, loaded, purged = _load_inputs(site, out)  # bad input: InputProblems, nothing written
     if options.clean:
         _clean(out)
     tree = OutputTree(out)
@@ -102,12 +104,15 @@ def build(options: BuildOptions) -> BuildReport:
     renderer_digest = "" if options.pages_only else _pdf_renderer_fingerprint()
     settings = site_settings_digest(site, signing.fingerprint, signer is not None, renderer_digest)
     plan = plan_build(loaded.credentials, loaded.record_digests, state, settings, _theme_file_digest(theme),
-                      today, out, options.shard, signed=signer is not None)
+                      today, out, options.shard, signed=signer is not None, purged=purged)
     _restamp(plan, state)
     job = CredentialJob(CredentialRenderer(site, theme, signing, today, signer is not None), signer,
                         CredentialWriter(tree))
     _build_credentials(plan, state, job, options, report, out)
     _remove_credentials(plan.removed, state, job.writer, report)
+    _erase_purged(plan.purged, state, job.writer, theme, report)
+    if not options.preview:
+        _erase_purged_from_previews(site, plan.purged)
     shared_before = list(state.shared_pages)
     if options.shard is None or options.shard[0] == 1:
         _write_site_pages(theme, pages, signer, signing, state, tree, report)
@@ -122,17 +127,26 @@ def build(options: BuildOptions) -> BuildReport:
     return report
 
 
-def _load_inputs(site: Site, out: Path) -> tuple[list[ContentPage], LoadedCredentials]:
-    """Content pages and valid credentials, or every problem found in them at once."""
+def _load_inputs(site: Site, out: Path) -> tuple[list[ContentPage], LoadedCredentials, frozenset[str]]:
+    """Content pages, valid credentials and the purged IDs, or every problem found in them at once."""
     problems = links_outside_the_project(site)
     if problems:  # nothing is read through such a link, not even to report on it
         raise InputProblems(problems)
     pages, problems = load_content_pages(site.root)
     loaded = load_credentials(site, out)
-    problems += loaded.problems
+    purge_list = load_purge_list(site.root)
+    problems += loaded.problems + purge_list.problems + _purged_records(purge_list, loaded)
     if problems:
         raise InputProblems(problems)
-    return pages, loaded
+    return pages, loaded, frozenset(purge_list.uuids)
+
+
+def _purged_records(purge_list: PurgeList, loaded: LoadedCredentials) -> list[Problem]:
+    """A record of a purged credential must never come back (a stale copy, a bad merge)."""
+    return [Problem(c.source.file, c.source.line, "uuid",
+                    f"{c.uuid} was purged ({purge_list.location(c.uuid)}): its record must not come back; "
+                    "delete it (to issue it again, remove it from the purge list first)")
+            for c in loaded.credentials if c.uuid in purge_list]
 
 
 def _start_marker(out: Path) -> None:
@@ -203,6 +217,39 @@ def _remove_credentials(uuids: list[str], state: BuildState, writer: CredentialW
     for uuid in uuids:
         writer.remove(uuid, state.credentials.pop(uuid, None))
         report.removed.append(uuid)
+
+
+def _erase_purged(uuids: list[str], state: BuildState, writer: CredentialWriter, theme: Theme,
+                  report: BuildReport) -> None:
+    """An erasure request: every file of the credential goes, and its URL answers that it
+    is no longer available, with no personal data."""
+    for uuid in uuids:
+        notice = withdrawn_page(theme, uuid).encode("utf-8")
+        saved = state.credentials.pop(uuid, None)
+        if saved is not None or _has_credential_files(writer.tree, uuid, notice):
+            writer.remove(uuid, saved)
+            report.removed.append(uuid)
+        writer.tree.write_if_changed(CredentialPaths(uuid).page_file, notice)
+
+
+def _has_credential_files(tree: OutputTree, uuid: str, notice: bytes) -> bool:
+    """Anything but the "no longer available" page (left by a build that died, say)."""
+    paths = CredentialPaths(uuid)
+    if tree.path(paths.api).exists():
+        return True
+    try:
+        names = os.listdir(tree.path(paths.folder))
+    except FileNotFoundError:
+        return False
+    return names != ["index.html"] or tree.path(paths.page_file).read_bytes() != notice
+
+
+def _erase_purged_from_previews(site: Site, uuids: list[str]) -> None:
+    """Previews are copies too: one that holds a purged credential goes (it is only a preview)."""
+    preview = output_folder(site.root, preview=True)
+    if any((preview / CredentialPaths(u).folder).exists() or (preview / CredentialPaths(u).api).exists()
+           for u in uuids):
+        shutil.rmtree(preview)
 
 
 def _remove_unowned_pdf_hashes(state: BuildState, tree: OutputTree) -> None:

@@ -28,6 +28,7 @@ class BuildPlan:
     reasons: dict[str, str] = field(default_factory=dict)  # uuid -> why it is rebuilt
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    purged: list[str] = field(default_factory=list)  # erased: only a "no longer available" page
     inputs: dict[str, str] = field(default_factory=dict)  # uuid -> inputs digest
     # Outputs touched on disk (a copy, a checkout) but with the same bytes: new stamps.
     restamped: dict[str, dict[str, OutputStamp]] = field(default_factory=dict)
@@ -41,7 +42,7 @@ def shard_of(uuid: str, shards: int) -> int:
 def plan_build(credentials: list[Credential], record_digests: list[str], state: BuildState,
                settings_digest: Callable[[Credential], str],
                theme_file_digest: Callable[[str], str], today, out_dir: Path,
-               shard: tuple[int, int] | None, signed: bool) -> BuildPlan:
+               shard: tuple[int, int] | None, signed: bool, purged: frozenset[str] = frozenset()) -> BuildPlan:
     plan = BuildPlan()
     fresh_sets = [_set_is_fresh(files, theme_file_digest) for files in state.theme_file_sets]
     on_disk = _credential_folders(out_dir)
@@ -65,7 +66,8 @@ def plan_build(credentials: list[Credential], record_digests: list[str], state: 
         else:
             plan.unchanged.append(credential.uuid)
     mine = (lambda u: shard_of(u, shard[1]) == shard[0]) if shard else (lambda u: True)
-    plan.removed = sorted(u for u in (set(state.credentials) | on_disk) - wanted if mine(u))
+    plan.removed = sorted(u for u in (set(state.credentials) | on_disk) - wanted - purged if mine(u))
+    plan.purged = sorted(u for u in purged if mine(u))
     return plan
 
 

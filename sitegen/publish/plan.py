@@ -145,6 +145,8 @@ class Manifest:
     objects: dict[str, ManifestEntry] = field(default_factory=dict)
     pending: dict[str, ManifestEntry] = field(default_factory=dict)
     invalidation: PendingInvalidation | None = None
+    # Purged credentials (by key_id of the ID) whose every old object version is gone.
+    erased: set[str] = field(default_factory=set)
 
     def entry(self, key: str) -> ManifestEntry | None:
         return self.objects.get(key_id(key))
@@ -161,6 +163,7 @@ class Manifest:
             if self.invalidation is None
             else {"reference": self.invalidation.reference,
                   "paths": without_learner_ids(self.invalidation.paths)},
+            "erased": sorted(self.erased),
         }
         return json.dumps(data, separators=(",", ":"), sort_keys=False) + "\n"
 
@@ -177,6 +180,7 @@ class Manifest:
                 invalidation=None
                 if not inval
                 else PendingInvalidation(str(inval["reference"]), [str(p) for p in inval["paths"]]),
+                erased={str(k) for k in data.get("erased", [])},
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SitegenError(

@@ -17,7 +17,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,7 +34,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from sitegen.errors import SitegenError
-from sitegen.layout import LAST_BUILD_FILE, STATE_DIR
+from sitegen.layout import LAST_BUILD_FILE, STATE_DIR, CredentialPaths
 from sitegen.load.config import ENV_PUBLISH_BUCKET
 from sitegen.model import PublishSettings
 from sitegen.publish.plan import (
@@ -129,6 +129,7 @@ class PublishReport:
     distribution_id: str | None = None
     invalidation_paths: list[str] = field(default_factory=list)
     invalidation_id: str | None = None
+    erased: int = 0  # purged credentials whose old object versions were (or would be) deleted
     uploads: list[dict[str, str]] = field(default_factory=list)  # {"key", "reason"}
     deletes: list[str] = field(default_factory=list)
 
@@ -210,11 +211,13 @@ def publish(
     retry: RetryPolicy = RetryPolicy(),
     multipart_threshold: int = MULTIPART_THRESHOLD,
     allow_development_key: bool = False,
+    purged: Collection[str] = (),
 ) -> PublishReport:
     """Make the bucket hold exactly build/ (plus what sitegen never owned), changing only what differs.
 
     `base_url` (the site's, from site.yml) gives the URL path of the prefix for CDN
-    invalidations; without it, paths are `/` + the full key.
+    invalidations; without it, paths are `/` + the full key. `purged`: credential IDs
+    erased on request, whose old object versions must go too (once).
     """
     build_dir = Path(build_dir)
     check_build(build_dir, allow_development_key=allow_development_key)
@@ -233,13 +236,17 @@ def publish(
         paths = collapse_paths(invalidation_paths(plan.stale, url_base))
         invalidation = merge_invalidation(leftover, paths if target.distribution_id else [])
         _fill_report(report, plan, invalidation)
+        to_erase = sorted(u for u in purged if key_id(u) not in manifest.erased)
+        report.erased = len(to_erase)
         if dry_run:
             _log_plan(log, target, plan, report)
             return report
         _guard_deletes(plan, limit)
         log(_plan_line(target, plan))
         if plan.changes_bucket or manifest.pending or invalidation is not None:
-            _carry_out(bucket, target, plan, manifest, invalidation, remote, report, log)
+            manifest = _carry_out(bucket, target, plan, manifest, invalidation, remote, report, log)
+        if to_erase:
+            _erase_old_versions(bucket, manifest, to_erase, {obj.key for obj in local}, log)
     except (BotoCoreError, ClientError) as exc:
         raise SitegenError(_failure_line(exc, target)) from None
     finally:
@@ -248,10 +255,10 @@ def publish(
     return report
 
 
-def _carry_out(bucket, target, plan, manifest, invalidation, remote, report, log) -> None:
+def _carry_out(bucket, target, plan, manifest, invalidation, remote, report, log) -> Manifest:
     # Note that order matters: intent first, so that whatever happens next, the
     # objects we are about to create are known to be ours.
-    state = Manifest(dict(manifest.objects), dict(manifest.pending), invalidation)
+    state = Manifest(dict(manifest.objects), dict(manifest.pending), invalidation, set(manifest.erased))
     if plan.uploads or invalidation != manifest.invalidation:
         state.pending.update({key_id(u.obj.key): manifest_entry(u.obj, None) for u in plan.uploads})
         bucket.write_manifest(state)
@@ -284,6 +291,18 @@ def _carry_out(bucket, target, plan, manifest, invalidation, remote, report, log
         state.invalidation = None
     if plan.deletes or report.invalidation_id:
         bucket.write_manifest(state)
+    return state
+
+
+def _erase_old_versions(bucket: _Bucket, manifest: Manifest, uuids: list[str], published: set[str], log) -> None:
+    """Every version of every object of a purged credential, but the current "no longer
+    available" page: a versioned bucket keeps old copies of the learner's data otherwise."""
+    log(f"  erasing the old versions of {len(uuids)} purged credential(s)")
+    for uuid in uuids:
+        paths = CredentialPaths(uuid)
+        bucket.delete_versions([paths.folder, paths.api], keep_current=published)
+        manifest.erased.add(key_id(uuid))
+    bucket.write_manifest(manifest)
 
 
 def _adopt_confirmed(state: Manifest, plan: PublishPlan, remote: dict[str, RemoteObject]) -> None:
@@ -548,6 +567,33 @@ class _Bucket:
             except (BotoCoreError, ClientError):
                 pass  # a lifecycle rule cleans up incomplete uploads (docs/publishing.md)
             raise
+
+    def delete_versions(self, prefixes: list[str], keep_current: set[str]) -> None:
+        """Delete every version and delete marker under `prefixes`, except the current
+        version of the keys in `keep_current` (works on unversioned buckets too)."""
+        doomed = []
+        for prefix in prefixes:
+            kwargs = {"Bucket": self.target.bucket, "Prefix": self.key(prefix)}
+            while True:
+                page = self.retrying(lambda: self.s3.list_object_versions(**kwargs))
+                for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                    key = item["Key"][len(self.target.prefix):]
+                    current_object = item.get("IsLatest") and "ETag" in item
+                    if not (current_object and key in keep_current):
+                        doomed.append({"Key": item["Key"], "VersionId": item["VersionId"]})
+                if not page.get("IsTruncated"):
+                    break
+                kwargs["KeyMarker"] = page["NextKeyMarker"]
+                kwargs["VersionIdMarker"] = page["NextVersionIdMarker"]
+        for start in range(0, len(doomed), DELETE_BATCH):
+            batch = doomed[start:start + DELETE_BATCH]
+            response = self.retrying(lambda: self.s3.delete_objects(
+                Bucket=self.target.bucket, Delete={"Objects": batch, "Quiet": True}))
+            if response.get("Errors"):
+                first = response["Errors"][0]
+                raise SitegenError(f"could not erase {len(response['Errors'])} old object versions "
+                                   f"(first: {first.get('Code')}: {first.get('Message')}): "
+                                   "run sitegen publish again to finish")
 
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), DELETE_BATCH):

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from sitegen.layout import KEY_FILE, KEYS_PAGE, NOT_FOUND_PAGE, VERIFY_PAGE, verify_page_config
+from sitegen.layout import KEY_FILE, KEYS_PAGE, NOT_FOUND_PAGE, VERIFY_PAGE, CredentialPaths, verify_page_config
 from sitegen.load.content import ContentPage
 from sitegen.model import Credential, Site
 from sitegen.render.theme import RenderRecord, Theme
@@ -127,6 +127,11 @@ def verify_page(theme: Theme, signing: SigningFacts) -> str:
     # The layout goes into the page as JSON: verify.js reads it instead of a copy of it.
     return theme.render("verify.html", VERIFY_PAGE, fingerprint=signing.fingerprint,
                         development_key=signing.development_key, layout=verify_page_config())
+
+
+def withdrawn_page(theme: Theme, uuid: str) -> str:
+    """What a purged credential's URL answers: that it is gone, and nothing about whom."""
+    return theme.render("withdrawn.html", CredentialPaths(uuid).page_file, uuid=uuid)
 
 
 def not_found_page(theme: Theme) -> str:
