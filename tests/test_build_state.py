@@ -182,3 +182,26 @@ def _workers_of(pid: int) -> list[str]:
             if int(fields[2]) == pid and fields[0] != "Z":
                 found.append(entry)
     return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change", ["revoked", "purged"])
+def test_with_the_state_lost_nothing_of_a_withdrawn_pdf_is_left(copy_of_build, sitegen, change):
+    """A CI cache that keeps build/ but not build/.sitegen/: the files of a revoked or purged
+    credential are still found and removed."""
+    site, out = copy_of_build
+    old_pdf_hash = output_path(out, "pdf_hash")
+    csv = site / CSV
+    if change == "revoked":
+        csv.write_text(csv.read_text(encoding="utf-8").replace(",awarded,2026-03-14,,,", ",revoked,2026-03-14,,Error,"),
+                       encoding="utf-8")
+    else:
+        csv.write_text("".join(line for line in csv.read_text(encoding="utf-8").splitlines(keepends=True)
+                               if not line.startswith(ZOE)), encoding="utf-8")
+    shutil.rmtree(out / ".sitegen")
+
+    result, _ = build_json(sitegen, site, out)
+    assert result.code == 0, result.err
+    folder = out / "credentials" / ZOE
+    assert not (folder / "certificate.pdf").exists() and not (folder / "certificate.pdf.sig").exists()
+    assert not old_pdf_hash.exists()

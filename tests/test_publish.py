@@ -678,3 +678,11 @@ def test_a_password_in_the_endpoint_url_is_never_shown(build, settings, moto_ser
         shown = str(failure.value)
         assert "stopped" in shown or "does not exist" in shown
     assert "s3cr3t-pass" not in shown and "AKIAEXAMPLEUSER" not in shown
+
+
+def test_a_build_that_did_not_finish_is_never_published(build, settings, s3, bucket):
+    write_build(build, site_tree(UUIDS[:1]))
+    (build / ".sitegen/build-in-progress").write_text("4242")  # killed part-way
+    with pytest.raises(SitegenError, match="the last build did not finish"):
+        run(build, settings)
+    assert snapshot(s3, bucket) == {}

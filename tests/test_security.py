@@ -221,3 +221,11 @@ def test_a_site_yml_key_with_a_line_break_is_refused(sample_site, sitegen):
                         encoding="utf-8")
     result = sitegen("build", "--site", sample_site, "--pages-only")
     assert result.code != 0 and "keys are letters, digits" in result.err
+
+
+def test_a_build_with_an_unusable_signing_key_writes_nothing(sample_site, sitegen, gpg_key, monkeypatch):
+    monkeypatch.setenv("SITEGEN_GNUPGHOME", str(gpg_key.home))
+    monkeypatch.setenv("SITEGEN_SIGNING_KEY", "0" * 40)  # no such key in that home
+    line = one_line_error(sitegen("build", "--site", sample_site))
+    assert "not found" in line
+    assert not (sample_site / "build").exists()

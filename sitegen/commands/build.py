@@ -23,6 +23,7 @@ from sitegen.errors import InputProblems, Problem, SitegenError
 from sitegen.layout import (
     ASSETS_DIR,
     BUILD_DIR,
+    CREDENTIALS_DIR,
     IN_PROGRESS_FILE,
     KEY_FILE,
     KEYS_PAGE,
@@ -87,6 +88,7 @@ def build(options: BuildOptions) -> BuildReport:
     _refuse_dangerous_output(site, out)
     _refuse_preview_over_publishable(out, options.preview)
     pages, loaded, purged = _load_inputs(site, out)  # bad input: InputProblems, nothing written
+    signer = None if options.pages_only else _open_signer(site)  # a bad key: nothing written either
     if options.clean:
         _clean(out)
     tree = OutputTree(out)
@@ -94,13 +96,13 @@ def build(options: BuildOptions) -> BuildReport:
     loaded.save_cache()
     # UTC, as `sitegen verify` and the validation of issue dates count days.
     today = options.today or dt.datetime.now(dt.UTC).date()
-    signer = None if options.pages_only else _open_signer(site)
     signing = SigningFacts.of(signer)
     theme = Theme(site)
     report = BuildReport(fingerprint=signing.fingerprint, development_key=signing.development_key,
                          preview=options.preview)
 
     state = BuildState.load(out)
+    state_was_lost = not state.credentials and (out / CREDENTIALS_DIR).is_dir()
     renderer_digest = "" if options.pages_only else _pdf_renderer_fingerprint()
     settings = site_settings_digest(site, signing.fingerprint, signer is not None, renderer_digest)
     plan = plan_build(loaded.credentials, loaded.record_digests, state, settings, _theme_file_digest(theme),
@@ -116,8 +118,9 @@ def build(options: BuildOptions) -> BuildReport:
     shared_before = list(state.shared_pages)
     if options.shard is None or options.shard[0] == 1:
         _write_site_pages(theme, pages, signer, signing, state, tree, report)
-    if report.errors:
-        _remove_unowned_pdf_hashes(state, tree)  # a write that failed half-way
+    if report.errors or state_was_lost:
+        # A write that failed half-way, or entries of PDFs that no state remembers.
+        _remove_unowned_pdf_hashes(state, tree)
     if report.generated or report.removed or plan.restamped or state.shared_pages != shared_before:
         state.save(out)  # a no-op build does not even rewrite the state
     report.ok = not report.errors

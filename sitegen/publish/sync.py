@@ -34,7 +34,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from sitegen.errors import SitegenError
-from sitegen.layout import LAST_BUILD_FILE, STATE_DIR, CredentialPaths
+from sitegen.layout import IN_PROGRESS_FILE, LAST_BUILD_FILE, STATE_DIR, CredentialPaths
 from sitegen.load.config import ENV_PUBLISH_BUCKET
 from sitegen.model import PublishSettings
 from sitegen.publish.plan import (
@@ -170,6 +170,9 @@ def resolve_target(settings: PublishSettings, endpoint_url: str | None = None) -
 def check_build(build_dir: Path, *, allow_development_key: bool = False) -> dict:
     """Refuse a build that failed, was never made, is a preview, or was signed with a development key."""
     state_file = build_dir / LAST_BUILD_FILE
+    if (build_dir / IN_PROGRESS_FILE).exists():
+        raise SitegenError(f"{build_dir / IN_PROGRESS_FILE}: the last build did not finish (killed, or still "
+                           "running): run sitegen build again before publishing")
     try:
         state = json.loads(state_file.read_text(encoding="utf-8"))
     except FileNotFoundError:

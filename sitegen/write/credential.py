@@ -8,6 +8,7 @@ PDF once revoked, the hash-index entry of its previous PDF) goes after the new p
 from __future__ import annotations
 
 import hashlib
+import os
 
 from sitegen.layout import OUTPUT_ORDER, CredentialPaths
 from sitegen.plan.state import CredentialState, OutputStamp
@@ -37,7 +38,16 @@ class CredentialWriter:
             for site_path in owned_paths(uuid, previous):
                 if site_path not in written:
                     self.tree.remove(site_path)
+        self._remove_strays(paths.folder, written)
         return stamps
+
+    def _remove_strays(self, folder: str, written: set[str]) -> None:
+        """Files in the credential's folder that this build did not write: a PDF from before
+        a revocation whose build state was lost, say. Dot-files are temporary, swept apart."""
+        for name in os.listdir(self.tree.path(folder)):
+            site_path = f"{folder}/{name}"
+            if site_path not in written and not name.startswith("."):
+                self.tree.remove_any(site_path)
 
     def remove(self, uuid: str, previous: CredentialState | None) -> None:
         """Every file of a credential whose record is gone, and its folder."""

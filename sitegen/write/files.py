@@ -61,6 +61,13 @@ class OutputTree:
     def remove(self, site_path: str) -> bool:
         return remove_file(self.root / site_path)
 
+    def remove_any(self, site_path: str) -> bool:
+        """A file or a folder, whichever is there."""
+        path = self.root / site_path
+        if path.is_dir() and not path.is_symlink():
+            return self.remove_folder(site_path)
+        return remove_file(path)
+
     def remove_folder(self, site_path: str) -> bool:
         removed = remove_tree(self.root / site_path)
         gone = self.root / site_path
