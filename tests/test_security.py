@@ -17,8 +17,9 @@ CSV = "credentials_data/awards.csv"
 
 
 def one_line_error(result) -> str:
+    """The one line that says what is wrong (input problems add a count line after theirs)."""
     assert result.code != 0
-    lines = result.err.strip().splitlines()
+    lines = [line for line in result.err.strip().splitlines() if not line.endswith("nothing was written.")]
     assert len(lines) == 1, result.err
     return lines[0]
 
@@ -219,8 +220,8 @@ def test_a_site_yml_key_with_a_line_break_is_refused(sample_site, sitegen):
     text = site_yml.read_text(encoding="utf-8")
     site_yml.write_text(text.replace("organizations:\n", 'organizations:\n  "evil\\n":\n    name: Evil\n', 1),
                         encoding="utf-8")
-    result = sitegen("build", "--site", sample_site, "--pages-only")
-    assert result.code != 0 and "keys are letters, digits" in result.err
+    line = one_line_error(sitegen("build", "--site", sample_site, "--pages-only"))
+    assert "keys are letters, digits" in line and "evil\\n" in line
 
 
 def test_a_build_with_an_unusable_signing_key_writes_nothing(sample_site, sitegen, gpg_key, monkeypatch):
@@ -229,3 +230,40 @@ def test_a_build_with_an_unusable_signing_key_writes_nothing(sample_site, sitege
     line = one_line_error(sitegen("build", "--site", sample_site))
     assert "not found" in line
     assert not (sample_site / "build").exists()
+
+
+def test_out_holding_an_image_site_yml_names_is_refused(sample_site, sitegen):
+    before = {p: p.read_bytes() for p in (sample_site / "images").iterdir()}
+    line = one_line_error(sitegen("build", "--site", sample_site, "--out", sample_site / "images",
+                                  "--clean", "--pages-only"))
+    assert "the image images/" in line
+    assert {p: p.read_bytes() for p in (sample_site / "images").iterdir()} == before
+
+
+def test_a_themes_folder_that_is_a_link_out_of_the_project_is_refused(sample_site, sitegen, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.move(sample_site / "themes", elsewhere / "themes")
+    (elsewhere / "themes/plain/static/leak.txt").write_text("not for the bucket")
+    (sample_site / "themes").symlink_to(elsewhere / "themes")
+    result = sitegen("build", "--site", sample_site, "--pages-only")
+    assert result.code != 0 and "themes/plain: is a link to something outside the project" in result.err
+    assert not (sample_site / "build").exists()
+
+
+def test_a_loop_of_links_is_one_clear_line(sample_site, sitegen):
+    (sample_site / "content/a.md").symlink_to(sample_site / "content/b.md")
+    (sample_site / "content/b.md").symlink_to(sample_site / "content/a.md")
+    result = sitegen("build", "--site", sample_site, "--pages-only")
+    assert result.code != 0 and "internal error" not in result.err
+    assert "content/a.md: is a broken link" in result.err
+
+
+def test_an_invalid_endpoint_never_shows_its_password(sample_site, sitegen):
+    result = sitegen("publish", "--site", sample_site, "--endpoint-url", "http://user:s3cretPW@exa mple.com")
+    line = one_line_error(result)
+    assert "s3cretPW" not in line and "internal error" not in line
+    with open(sample_site / "site.yml", "a", encoding="utf-8") as handle:
+        handle.write("publish:\n  bucket: b\n  endpoint_url: 'http://user:s3cretPW@exa mple.com'\n")
+    line = one_line_error(sitegen("publish", "--site", sample_site))
+    assert "endpoint_url" in line and "s3cretPW" not in line

@@ -35,7 +35,7 @@ from sitegen.layout import (
 )
 from sitegen.load.config import load_site
 from sitegen.load.content import ContentPage, load_content_pages
-from sitegen.load.project_files import input_folders, links_outside_the_project
+from sitegen.load.project_files import input_folders, links_outside_the_project, site_images
 from sitegen.load.purge_list import PurgeList, load_purge_list
 from sitegen.load.record_cache import LoadedCredentials, load_credentials
 from sitegen.model import Site
@@ -334,6 +334,8 @@ def _refuse_dangerous_output(site: Site, out: Path) -> None:
     }
     for folder in input_folders(site):
         keep[f"the input folder {folder.relative_to(site.root).as_posix()}/"] = folder.resolve()
+    for image in site_images(site):
+        keep[f"the image {image}"] = (site.root / image).resolve()
     for what, folder in keep.items():
         if folder.is_relative_to(out):
             raise SitegenError(f"--out {out}: must not be {what} or hold it ({folder})")

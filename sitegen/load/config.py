@@ -365,8 +365,18 @@ def _publish(data: dict, check: _Checker, line: int | None) -> PublishSettings:
         check.invalid(data, "publish", "prefix", f"{values['prefix']!r} is not a plain folder path")
     values["prefix"] = prefix or ""
     if values["endpoint_url"] is not None and not _URL_PATTERN.fullmatch(values["endpoint_url"]):
-        check.invalid(data, "publish", "endpoint_url", f"must be an http(s) URL, got {values['endpoint_url']!r}")
+        shown = without_userinfo(values["endpoint_url"])  # never print a password
+        check.invalid(data, "publish", "endpoint_url", f"must be an http(s) URL, got {shown!r}")
     return PublishSettings(cache=cache, **values)
+
+
+def without_userinfo(url: str) -> str:
+    """`url` without a user name or password, as messages and reports may show it."""
+    scheme, _, rest = url.partition("://")
+    host_part, slash, path = rest.partition("/")
+    if "@" not in host_part:
+        return url
+    return f"{scheme}://{host_part.rpartition('@')[2]}{slash}{path}"
 
 
 def normalise_prefix(prefix: str) -> str | None:
@@ -380,7 +390,8 @@ def normalise_prefix(prefix: str) -> str | None:
 def _keyed_entries(data: dict, where: str, check: _Checker):
     for key, entry in data.items():
         if not isinstance(key, str) or not _KEY_PATTERN.fullmatch(key):
-            check.problem(_line(data, key), f"{where}.{key}",
+            shown = key if isinstance(key, str) and key.isprintable() else repr(key)  # one line
+            check.problem(_line(data, key), f"{where}.{shown}",
                           "keys are letters, digits and . _ - + : (no spaces)")
             continue
         yield key, entry

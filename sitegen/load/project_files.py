@@ -22,17 +22,34 @@ def input_folders(site: Site) -> list[Path]:
     return [site.root / RECORDS_DIR, site.root / CONTENT_DIR, site.theme_dir]
 
 
+def site_images(site: Site) -> list[str]:
+    """The logos and signature images site.yml names, relative to the project folder."""
+    images = [o.logo for o in site.organizations.values() if o.logo]
+    images += [s.signature_image for s in site.signatories.values() if s.signature_image]
+    return sorted(set(images))
+
+
 def links_outside_the_project(site: Site) -> list[Problem]:
     root = site.root.resolve()
     problems = []
     for folder in input_folders(site):
+        shown = folder.relative_to(site.root).as_posix()
+        if folder.exists() and not folder.resolve().is_relative_to(root):  # themes/ itself a link, say
+            problems.append(Problem(shown, None, None, _OUTSIDE))
+            continue
         for link in _links_under(folder):
-            target = link.resolve()
+            shown = link.relative_to(site.root).as_posix()
+            try:
+                target = link.resolve(strict=True)
+            except (OSError, RuntimeError):  # a dangling link, or a loop
+                problems.append(Problem(shown, None, None, "is a broken link (or a loop of links)"))
+                continue
             if not target.is_relative_to(root):
-                shown = link.relative_to(site.root).as_posix()
-                problems.append(Problem(shown, None, None, "is a link to something outside the project "
-                                        "folder; copy the file into the project instead"))
+                problems.append(Problem(shown, None, None, _OUTSIDE))
     return problems
+
+
+_OUTSIDE = "is a link to something outside the project folder; copy the file into the project instead"
 
 
 def _links_under(folder: Path) -> list[Path]:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -35,7 +35,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from sitegen.errors import SitegenError
 from sitegen.layout import IN_PROGRESS_FILE, LAST_BUILD_FILE, STATE_DIR, CredentialPaths
-from sitegen.load.config import ENV_PUBLISH_BUCKET
+from sitegen.load.config import ENV_PUBLISH_BUCKET, without_userinfo
 from sitegen.model import PublishSettings
 from sitegen.publish.plan import (
     MANIFEST_KEY,
@@ -99,11 +99,6 @@ class PublishTarget:
         return text
 
 
-def without_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 @dataclass(frozen=True)
@@ -227,7 +222,10 @@ def publish(
     target = resolve_target(settings, endpoint_url)
     limit = settings.max_deletes if max_deletes is None else max_deletes
     local = scan_build(build_dir, settings.cache)
-    bucket = _Bucket(target, jobs=jobs, retry=retry, multipart_threshold=multipart_threshold)
+    try:
+        bucket = _Bucket(target, jobs=jobs, retry=retry, multipart_threshold=multipart_threshold)
+    except ValueError as exc:  # botocore's "Invalid endpoint: <the URL, password and all>"
+        raise SitegenError(f"publish.endpoint_url: {target.scrub(str(exc))}") from None
     report = PublishReport(
         target.url, target.endpoint_shown, dry_run, distribution_id=target.distribution_id
     )

@@ -1,15 +1,25 @@
 """The Jinja2 environment of a theme: autoescaping, overrides, assets, recorded dependencies.
 
-Templates are looked up most specific first, so an issuer can give one organization,
-course or certificate mode its own design by adding a file:
+Certificate templates are looked up most specific first, so an issuer can give one
+course, program, organization or certificate mode its own page, PDF, or both, by adding
+a file (`certificate.html` for the page, `certificate_pdf.html` for the PDF):
 
-    templates/org/<org key>/certificate.html
-    templates/course/<course id, made safe>/certificate.html
-    templates/mode/<mode>/certificate.html
-    templates/certificate.html
+    course certificate                              program certificate
+    templates/course/<course id>/<mode>/<name>      templates/program/<program id>/<name>
+    templates/course/<course id>/<name>             templates/org/<org key>/<name>
+    templates/org/<org key>/<mode>/<name>           templates/<name>
+    templates/org/<org key>/<name>
+    templates/mode/<mode>/<name>
+    templates/<name>
 
-Every template and asset a render touches is recorded (not declared by hand), so the
-build knows exactly which outputs a changed theme file affects.
+Course and program ids are made safe as folder names (`safe_name`: course-v1:X+Y+Z ->
+course-v1_X_Y_Z). Program certificates have no mode. An override's own static files live
+anywhere under static/ (by convention static/course/<course id>/..., the same path as its
+templates) and are named with `asset()` like any other: docs/themes.md.
+
+Every template and asset a render touches is recorded (not declared by hand), misses of
+the chain included, so the build knows exactly which outputs a changed, new or deleted
+theme file affects.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from pathlib import Path
 import jinja2
 
 from sitegen.layout import ASSETS_DIR
+from sitegen.load.project_files import site_images
 from sitegen.model import Credential, Site
 
 _used: contextvars.ContextVar[set | None] = contextvars.ContextVar("sitegen_used", default=None)
@@ -92,12 +103,12 @@ class Theme:
         return html
 
     def certificate_templates(self, base: str, credential: Credential) -> list[str]:
-        """The override chain for one credential: organization, course or program, mode, theme."""
-        subject = self.site.subject_of(credential)
-        names = [f"org/{subject.org}/{base}", f"course/{safe_name(subject.id)}/{base}"]
-        if credential.certificate_type:
-            names.append(f"mode/{credential.certificate_type}/{base}")
-        return names + [base]
+        """The override chain of template `base` for one credential, most specific first.
+
+        The build renders the first that exists; the ones before it are recorded as
+        misses, so adding one of them rebuilds exactly the credentials it now overrides.
+        """
+        return [f"{folder}/{base}" for folder in override_folders(self.site, credential)] + [base]
 
     def template_digest(self, name: str) -> str:
         if name not in self._template_digests:
@@ -143,6 +154,22 @@ class Theme:
             raise jinja2.TemplateRuntimeError(f"asset not found: {name!r}") from None
 
 
+def override_folders(site: Site, credential: Credential) -> list[str]:
+    """Where a credential's own templates may be, under templates/, most specific first."""
+    subject = site.subject_of(credential)
+    org = f"org/{subject.org}"
+    if not credential.is_course:
+        # A program certificate has no mode. course/<program id> is where overrides of
+        # programs were looked up before program/ existed: still read, after program/.
+        program = safe_name(subject.id)
+        return [f"program/{program}", f"course/{program}", org]
+    course = f"course/{safe_name(subject.id)}"
+    mode = credential.certificate_type
+    if not mode:  # validated records always have one; a hand-made Credential may not
+        return [course, org]
+    return [f"{course}/{mode}", course, f"{org}/{mode}", org, f"mode/{mode}"]
+
+
 def relative_url(page: str, target: str) -> str:
     """A link from the page at site path `page` to site path `target`, relative.
 
@@ -172,15 +199,9 @@ def _collect_assets(static_dir: Path, site: Site) -> dict[str, Asset]:
         for path in sorted(p for p in static_dir.rglob("*") if p.is_file()):
             rel = path.relative_to(static_dir).as_posix()
             assets[rel] = _asset_for(path, rel)
-    for rel in _site_images(site):
+    for rel in site_images(site):
         assets[rel] = _asset_for(site.root / rel, "site/" + rel)
     return assets
-
-
-def _site_images(site: Site) -> list[str]:
-    images = [o.logo for o in site.organizations.values() if o.logo]
-    images += [s.signature_image for s in site.signatories.values() if s.signature_image]
-    return sorted(set(images))
 
 
 def _asset_for(path: Path, rel: str) -> Asset:
