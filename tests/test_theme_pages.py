@@ -471,7 +471,8 @@ window.addEventListener("load", async () => {
 
 
 def fake_pdf(text: str) -> bytes:
-    return b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Title (" + text.encode("latin-1") + b") >>\nendobj\n%%EOF\n"
+    # The link goes where sitegen writes it besides /CredentialURL: the document's /Subject.
+    return b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Subject (" + text.encode("latin-1") + b") >>\nendobj\n%%EOF\n"
 
 
 @pytest.mark.slow

@@ -159,10 +159,7 @@ class Manifest:
             "objects": {k: e.to_json() for k, e in sorted(self.objects.items())},
             "pending": {k: e.to_json() for k, e in sorted(self.pending.items())},
             # Anyone who can read the bucket can read this: a retry invalidates the folders.
-            "invalidation": None
-            if self.invalidation is None
-            else {"reference": self.invalidation.reference,
-                  "paths": without_learner_ids(self.invalidation.paths)},
+            "invalidation": None if self.invalidation is None else _stored(self.invalidation),
             "erased": sorted(self.erased),
         }
         return json.dumps(data, separators=(",", ":"), sort_keys=False) + "\n"
@@ -317,6 +314,17 @@ def _upload_reason(
 
 def manifest_entry(obj: LocalObject, etag: str | None) -> ManifestEntry:
     return ManifestEntry(obj.md5, obj.size, obj.headers_digest, etag)
+
+
+def _stored(invalidation: PendingInvalidation) -> dict:
+    """The pending invalidation as the manifest keeps it: without learners' IDs. Wider paths
+    are another batch for CloudFront, so they get their own reference: the same reference
+    with other paths would be refused if the exact batch had gone through."""
+    paths = without_learner_ids(invalidation.paths)
+    reference = invalidation.reference
+    if paths != sorted(invalidation.paths):
+        reference += "-" + hashlib.sha256("\n".join(paths).encode()).hexdigest()[:12]
+    return {"reference": reference, "paths": paths}
 
 
 def without_learner_ids(paths: list[str]) -> list[str]:
