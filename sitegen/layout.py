@@ -148,6 +148,16 @@ PDF_HASH_DIR = pdf_hash_path("0" * 64).rsplit("/", 1)[0]
 API_CREDENTIALS_DIR = CredentialPaths("0" * 32).api.rsplit("/", 1)[0]
 
 
+def site_links() -> dict[str, str]:
+    """The site's own pages as templates link them (`url(site_paths.verify)`)."""
+    return {
+        "verify": VERIFY_PAGE.removesuffix("index.html"),
+        "keys": KEYS_PAGE.removesuffix("index.html"),
+        "key_file": KEY_FILE,
+        "credentials": CREDENTIALS_DIR + "/",
+    }
+
+
 def page_aliases(key: str) -> tuple[str, ...]:
     """Bucket keys that also serve a certificate page, so the printed URL works with or
     without its slash on plain S3 (a file and a folder cannot share a name in build/)."""

@@ -54,7 +54,7 @@ from pypdf import PdfReader
 
 from sitegen import __version__
 from sitegen.errors import SitegenError
-from sitegen.layout import KEY_FILE, CredentialPaths, is_uuid, pdf_hash_path
+from sitegen.layout import CREDENTIALS_DIR, KEY_FILE, CredentialPaths, is_uuid, pdf_hash_path
 from sitegen.load.yamlsource import YamlSyntaxError, load_yaml
 from sitegen.sign.gpg import DEV_KEY_COMMENT, gpg_message, open_gpg
 from sitegen.sign.statement import NONE, parse_statement
@@ -76,7 +76,7 @@ MAX_REDIRECTS = 5
 HOW_TO_NAME_THE_ISSUER = (
     "name the issuer yourself: --site-url URL (its site, as you know it, not as the document "
     "says), --key FILE or --fingerprint FPR (its signing key), or --issuers FILE")
-_CREDENTIAL_PATH = re.compile(r"(?P<prefix>/(?:.*/)?)credentials/(?P<id>[^/]+)(?:/(?:index\.html)?)?")
+_CREDENTIAL_PATH = re.compile(rf"(?P<prefix>/(?:.*/)?){re.escape(CREDENTIALS_DIR)}/(?P<id>[^/]+)(?:/(?:index\.html)?)?")
 _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"']+")
 _FINGERPRINT = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
 # Only the trusted public key is in the keyring; gpg must not fetch or start anything.

@@ -29,10 +29,11 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
 
-from sitegen.layout import ASSETS_DIR
+from sitegen.layout import ASSETS_DIR, site_links
 from sitegen.load.project_files import site_images
 from sitegen.model import Credential, Site
 
@@ -84,6 +85,7 @@ class Theme:
         self.env.filters["tojson_safe"] = _tojson_safe
         self.assets = _collect_assets(self.static_dir, site)
         self._template_digests: dict[str, str] = {}
+        self._site_paths = SimpleNamespace(**site_links())
 
     # -- rendering ---------------------------------------------------------------
 
@@ -141,7 +143,7 @@ class Theme:
         def asset_path(name: str) -> str:
             return self._asset(name).source.as_uri()
 
-        return {"site": self.site, "url": url, "absolute_url": absolute_url,
+        return {"site": self.site, "site_paths": self._site_paths, "url": url, "absolute_url": absolute_url,
                 "asset": asset, "asset_path": asset_path, "for_pdf": for_pdf, "page_path": page}
 
     def _asset(self, name: str) -> Asset:
