@@ -348,13 +348,13 @@ def test_a_certificate_that_never_fits_is_reported(tmp_path):
 
 def test_a_broken_override_template_fails_only_its_own_certificates(tmp_path):
     theme = pdf_theme(tmp_path, {
-        "org/other/certificate_pdf.html": "<html><body>{{ asset('missing.png') }}</body></html>",
-        "course/other/certificate_pdf.html": "ignored: the org override comes first",
+        "course/other/certificate_pdf.html": "<html><body>{{ asset('missing.png') }}</body></html>",
+        "org/other/certificate_pdf.html": "ignored: the course override comes first",
     })
     jobs = [make_job(theme.site, "Ana", 100), make_job(theme.site, "Bo", 101, course="other")]
     good, bad = render_pdf.render_pdfs(jobs, theme)
     assert good.ok and page_count(good.pdf) == 1
-    assert ("PDF template org/other/certificate_pdf.html failed: asset not found: "
+    assert ("PDF template course/other/certificate_pdf.html failed: asset not found: "
             "'missing.png'") in bad.problem.message
 
 

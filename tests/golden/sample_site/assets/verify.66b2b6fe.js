@@ -85,9 +85,8 @@
   }
 
   function today() {
-    var d = new Date();
-    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate());
+    // UTC, as the build and `sitegen verify` count days: all three agree on expiry.
+    return new Date().toISOString().slice(0, 10);
   }
 
   // -- reading the records ------------------------------------------------------------
@@ -246,14 +245,30 @@
     return parts.join("\n");
   }
 
-  function idsInPdf(text) {
-    var counts = {};
-    // Plain strings, and UTF-16 strings with their zero bytes dropped.
-    [text, text.replace(/\x00/g, "")].forEach(function (t) {
-      var re = /credentials\/([0-9a-f]{32})(?![0-9a-f])/g, m;
-      while ((m = re.exec(t)) !== null) counts[m[1]] = (counts[m[1]] || 0) + 1;
-    });
-    return Object.keys(counts).sort(function (a, b) { return counts[b] - counts[a]; });
+  // The credential the PDF says it is, read as `sitegen verify` reads it (pdf_claim in
+  // sitegen/verify.py): /CredentialID and /CredentialURL; only when both are missing, a
+  // credential link in /Subject. Contradicting values name nothing: the SHA-256 decides.
+  function claimedId(text) {
+    var t = text + "\n" + text.replace(/\x00/g, "");  // UTF-16 strings, zero bytes dropped
+    var ids = {}, named = false, m;
+    var idRe = /\/CredentialID\s*\(\s*([^)]*?)\s*\)/g;
+    while ((m = idRe.exec(t)) !== null) { named = true; ids[m[1]] = true; }
+    var urlRe = /\/CredentialURL\s*\(([^)]*)\)/g;
+    while ((m = urlRe.exec(t)) !== null) {
+      named = true;
+      var inUrl = /credentials\/([0-9a-f]{32})\/?$/.exec(m[1].trim());
+      ids[inUrl ? inUrl[1] : "not a credential link"] = true;
+    }
+    if (!named) {
+      var subjectRe = /\/Subject\s*\(((?:[^()\\]|\\.)*)\)/g;
+      while ((m = subjectRe.exec(t)) !== null) {
+        (m[1].match(/credentials\/[0-9a-f]{32}(?![0-9a-f])/g) || []).forEach(function (link) {
+          ids[link.slice("credentials/".length)] = true;
+        });
+      }
+    }
+    var found = Object.keys(ids);
+    return found.length === 1 && /^[0-9a-f]{32}$/.test(found[0]) ? found[0] : null;
   }
 
   function toHex(buffer) {
@@ -287,18 +302,26 @@
         return;
       }
       var text = latin1(bytes);
-      var ids = idsInPdf(text + "\n" + await objectStreamsText(bytes, text));
+      var claimed = claimedId(text + "\n" + await objectStreamsText(bytes, text));
+      var ids = claimed ? [claimed] : [];
       var canHash = !!(window.crypto && window.crypto.subtle && window.isSecureContext !== false);
       if (!canHash) {
         await withoutHash(ids, file.name);
         return;
       }
       var sha = toHex(await window.crypto.subtle.digest("SHA-256", buffer));
-      var uuid = ids[0];
-      if (!uuid) {
+      var uuid = claimed;
+      var data = uuid ? await findCredential(uuid) : null;
+      if (!data) {
+        // No ID in the PDF, or nothing published under it: the site also knows its PDFs
+        // by their SHA-256, one at a time (as `sitegen verify` looks them up).
         busy(pdfResult, "Looking the file up…");
         var found = await getJson(sitePath(LAYOUT.pdfHash, { sha256: sha }));
-        uuid = found && typeof found.uuid === "string" ? found.uuid.replace(/-/g, "").toLowerCase() : null;
+        var byHash = found && typeof found.uuid === "string" ? found.uuid.replace(/-/g, "").toLowerCase() : null;
+        if (byHash && /^[0-9a-f]{32}$/.test(byHash)) {
+          uuid = byHash;
+          data = await findCredential(uuid);
+        }
       }
       if (!uuid) {
         show(pdfResult, "bad", "unknown", "Not a certificate we issued",
@@ -306,8 +329,6 @@
           hashNote(sha, file.name));
         return;
       }
-      busy(pdfResult, "Checking " + uuid + "…");
-      var data = await findCredential(uuid);
       if (!data) {
         show(pdfResult, "bad", "unknown", "Not a certificate we issued",
           ["This PDF names the credential ID " + uuid + ", but we have no such certificate. It may have been forged, or removed at the learner's request."],
