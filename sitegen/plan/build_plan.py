@@ -46,6 +46,7 @@ def plan_build(credentials: list[Credential], record_digests: list[str], state: 
     plan = BuildPlan()
     fresh_sets = [_set_is_fresh(files, theme_file_digest) for files in state.theme_file_sets]
     on_disk = _credential_folders(out_dir)
+    out_root = str(out_dir) + os.sep  # strings, not Paths: this runs for every output of every credential
     wanted = set()
     for credential, record in zip(credentials, record_digests):
         if shard and shard_of(credential.uuid, shard[1]) != shard[0]:
@@ -57,7 +58,7 @@ def plan_build(credentials: list[Credential], record_digests: list[str], state: 
         expected = expected_outputs(signed=signed, has_pdf=status != "revoked")
         reason = _why_rebuild(state.credentials.get(credential.uuid), digest, fresh_sets, expected)
         if reason is None:
-            reason, restamped = _check_outputs(out_dir, credential.uuid, state.credentials[credential.uuid])
+            reason, restamped = _check_outputs(out_root, credential.uuid, state.credentials[credential.uuid])
             if restamped:
                 plan.restamped[credential.uuid] = restamped
         if reason:
@@ -129,13 +130,13 @@ def _why_rebuild(saved: CredentialState | None, digest: str, fresh_sets: list[bo
     return None
 
 
-def _check_outputs(out_dir: Path, uuid: str, saved: CredentialState) -> tuple[str | None, dict]:
+def _check_outputs(out_root: str, uuid: str, saved: CredentialState) -> tuple[str | None, dict]:
     """("missing" or "altered", {}) when an output is not as written; else (None, new stamps
     of outputs whose modification time moved while their bytes stayed the same)."""
     paths = CredentialPaths(uuid)
     restamped = {}
     for kind, stamp in saved.outputs.items():
-        path = out_dir / paths.output(kind, saved.pdf_sha256)
+        path = out_root + paths.output(kind, saved.pdf_sha256)
         try:
             stat = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
@@ -148,7 +149,7 @@ def _check_outputs(out_dir: Path, uuid: str, saved: CredentialState) -> tuple[st
     return None, restamped
 
 
-def _file_sha256(path: Path) -> str | None:
+def _file_sha256(path: str) -> str | None:
     try:
         with open(path, "rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
