@@ -89,3 +89,4 @@ def test_purge_leaves_no_copy_anywhere(tmp_path, env, s3, bucket):
     csv.write_text("".join(lines), encoding="utf-8")
     refused = sitegen_subprocess("build", "--site", site, env=env)
     assert refused.code != 0 and f"{ZOE} was purged (credentials_data/purged.txt:1)" in refused.err
+    assert f"run sitegen purge {ZOE} again" in refused.err

@@ -148,7 +148,7 @@ def _purged_records(purge_list: PurgeList, loaded: LoadedCredentials) -> list[Pr
     """A record of a purged credential must never come back (a stale copy, a bad merge)."""
     return [Problem(c.source.file, c.source.line, "uuid",
                     f"{c.uuid} was purged ({purge_list.location(c.uuid)}): its record must not come back; "
-                    "delete it (to issue it again, remove it from the purge list first)")
+                    f"run sitegen purge {c.uuid} again to remove it (to issue it again, take it off the list first)")
             for c in loaded.credentials if c.uuid in purge_list]
 
 

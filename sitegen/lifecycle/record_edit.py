@@ -1,4 +1,5 @@
-"""Setting a few fields of one record in a record file's text, touching no other byte.
+"""Setting a few fields of one record in a record file's text, or removing the record,
+touching no other byte.
 
 Each editor gets the file's text (decoded, BOM removed), where the record is (its index
 among the file's records, and its first line as the file's reader counts lines) and the
@@ -6,6 +7,12 @@ fields to set (field -> text). It rewrites the values of those fields only; a fi
 record lacks is added right after its `status`, in the style around it (separator,
 indentation, quotes, line ending). Nothing here decides whether the result is right: the
 caller reads the new text back with the build's own reader and compares every record.
+
+`delete_record` removes a record (for `sitegen purge`): its own text and what separates it
+from its neighbours (a CSV row's or JSON line's line ending; in a JSON list or a YAML flow
+list, a comma and the space around it; a YAML list item's lines, from its `-`), so that the
+other records' bytes follow each other as before. A record that is the whole file (one JSON
+object, one YAML mapping) cannot be removed from it: the caller removes the file.
 
 Why not re-serialise: a CSV writer, json.dumps or a YAML dumper (ruamel.yaml's round-trip
 mode included) rewrites quoting, spacing, indentation or line endings that the issuer chose,
@@ -23,6 +30,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import yaml
+from yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    NodeEvent,
+    ScalarEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from sitegen.load.records import JSON_SPACE
@@ -45,6 +60,14 @@ def edit_record(suffix: str, text: str, index: int, line: int | None, changes: d
         return _EDITORS[suffix](text, index, line, changes)
     except (ValueError, IndexError, StopIteration, yaml.YAMLError) as err:  # JSONDecodeError is a ValueError
         raise EditRefused(f"cannot find the record's fields in the text ({type(err).__name__})") from None
+
+
+def delete_record(suffix: str, text: str, index: int, line: int | None) -> str:
+    """`text` without the record at `index` (first line `line`) of a `suffix` file."""
+    try:
+        return _DELETERS[suffix](text, index, line)
+    except (ValueError, IndexError, StopIteration, yaml.YAMLError) as err:  # JSONDecodeError is a ValueError
+        raise EditRefused(f"cannot find the record's text ({type(err).__name__})") from None
 
 
 def _apply(text: str, edits: list[Edit]) -> str:
@@ -110,6 +133,33 @@ def _csv_cell(value: str, quoted: bool) -> str:
     return value
 
 
+def _delete_csv(text: str, index: int, line: int | None) -> str:
+    header = next(csv.reader(io.StringIO(text, newline="")))
+    start = _line_start(text, line, _ANY_LINE_BREAK)
+    cells = _csv_cells(text, start)  # the row may span lines (a quoted line break)
+    if len(cells) != len(header):
+        raise EditRefused("cannot find the record's cells")
+    return text[:start] + text[_past_line_break(text, cells[-1][1]):]
+
+
+def _past_line_break(text: str, position: int) -> int:
+    """Past the line ending at `position`, if there is one (the last line may have none)."""
+    found = _ANY_LINE_BREAK.match(text, position)
+    return found.end() if found else position
+
+
+def _remove_item(text: str, spans: list[tuple[int, int]], index: int) -> str:
+    """`text` without item `index` of a comma-separated list whose items are at `spans`:
+    with the comma and space after it, or, for the last item, the comma and space before
+    it, so the others keep their bytes and the list stays valid."""
+    start, end = spans[index]
+    if index + 1 < len(spans):
+        end = spans[index + 1][0]
+    elif index > 0:
+        start = spans[index - 1][1]
+    return text[:start] + text[end:]
+
+
 # -- JSON and JSON Lines ---------------------------------------------------------------
 
 
@@ -129,6 +179,22 @@ def _edit_jsonl(text: str, index: int, line: int | None, changes: dict[str, str]
 
 def _edit_json(text: str, index: int, line: int | None, changes: dict[str, str]) -> str:
     return _edit_json_object(text, _json_record_start(text, index), changes)
+
+
+def _delete_jsonl(text: str, index: int, line: int | None) -> str:
+    start = _line_start(text, line, _NEWLINE)
+    end = text.find("\n", start)
+    return text[:start] + ("" if end < 0 else text[end + 1:])
+
+
+def _delete_json(text: str, index: int, line: int | None) -> str:
+    start = _skip_space(text, 0)
+    if not text.startswith("[", start):
+        results = next((m for m in _members(text, start) if m.key == "results"), None)
+        if results is None or not text.startswith("[", results.value_start):
+            raise EditRefused("the record is the whole file")
+        start = results.value_start
+    return _remove_item(text, list(_array_spans(text, start)), index)
 
 
 def _json_record_start(text: str, index: int) -> int:
@@ -203,12 +269,17 @@ def _members(text: str, start: int) -> list[_Member]:
 
 def _array_items(text: str, start: int) -> Iterator[int]:
     """Where each value of the JSON array at `start` starts."""
+    return (item_start for item_start, _ in _array_spans(text, start))
+
+
+def _array_spans(text: str, start: int) -> Iterator[tuple[int, int]]:
+    """Where each value of the JSON array at `start` starts and ends."""
     position = _skip_space(text, start + 1)
     if text.startswith("]", position):
         return
     while True:
-        yield position
         _, end = _DECODER.raw_decode(text, position)
+        yield position, end
         position = _skip_space(text, end)
         if not text.startswith(",", position):
             return
@@ -293,10 +364,105 @@ def _reads_back(value: str, flow: bool) -> bool:
         return False
 
 
+def _delete_yaml(text: str, index: int, line: int | None) -> str:
+    """Remove item `index` of the file's top-level list, as PyYAML's events place it: in a
+    block list, the lines from its `-` to the end of its last value's line (a comment on
+    that line included; comment lines before or after it stay); in a flow list, as in JSON.
+    Refused when a later record takes fields from it (an anchor and an alias, `<<: *base`)."""
+    events = list(yaml.parse(text, Loader=yaml.SafeLoader))
+    root = events[2]  # after StreamStart and DocumentStart
+    if not isinstance(root, SequenceStartEvent):
+        raise EditRefused("the record is the whole file")
+    items = _yaml_items(events)
+    _check_no_alias_into(items, index)
+    spans = [(item[0].start_mark.index, _yaml_content_end(item)) for item in items]
+    if root.flow_style:
+        return _remove_item(text, spans, index)
+    start, end = spans[index]
+    dash = _last_dash(text, spans[index - 1][1] if index else root.start_mark.index, start)
+    line_start = max(text.rfind("\n", 0, dash), text.rfind("\r", 0, dash)) + 1
+    if dash < 0 or text[line_start:dash].strip(" "):
+        raise EditRefused("cannot find the list item's '-'")
+    if text[end - 1:end] not in ("\r", "\n"):  # a block scalar ends with its line; others do not
+        end = _past_line_break(text, _end_of_line(text, end)[0])
+    return text[:line_start] + text[end:]
+
+
+def _yaml_items(events: list) -> list[list]:
+    """The events of each item of the top-level sequence (events[2])."""
+    items: list[list] = []
+    depth = 0
+    for event in events[3:]:
+        if depth == 0:
+            if isinstance(event, CollectionEndEvent):
+                return items  # the end of the top-level sequence
+            items.append([])
+        items[-1].append(event)
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+    raise EditRefused("the list has no end")
+
+
+def _yaml_content_end(item: list) -> int:
+    """Where the item's last written value ends. Block collections' start and end events
+    reach over the comments and blank lines around them (up to the next token): only
+    scalars, aliases and the closing bracket of a flow collection count."""
+    end = item[0].start_mark.index
+    flow: list[bool] = []
+    for event in item:
+        if isinstance(event, CollectionStartEvent):
+            flow.append(bool(event.flow_style))
+        elif isinstance(event, CollectionEndEvent):
+            if flow.pop():
+                end = max(end, event.end_mark.index)
+        elif isinstance(event, (ScalarEvent, AliasEvent)):
+            end = max(end, event.end_mark.index)
+    return end
+
+
+def _check_no_alias_into(items: list[list], index: int) -> None:
+    """Refuse when an alias outside item `index` names an anchor that item defines: the
+    other record would lose the fields it takes from it (or no longer read at all)."""
+    owner: dict[str, int] = {}  # anchor -> the item of its latest definition
+    for position, item in enumerate(items):
+        for event in item:
+            if isinstance(event, AliasEvent):
+                if owner.get(event.anchor) == index and position != index:
+                    raise EditRefused(f"another record takes fields from this one (its anchor &{event.anchor} "
+                                      f"is used at line {event.start_mark.line + 1})")
+            elif isinstance(event, NodeEvent) and event.anchor is not None:
+                owner[event.anchor] = position
+
+
+def _last_dash(text: str, start: int, end: int) -> int:
+    """The last `-` in text[start:end] that is not in a comment (-1 if none): between two
+    items of a block list there are only comments, blank lines and the next item's dash."""
+    dash, comment = -1, False
+    for position in range(start, end):
+        char = text[position]
+        if char in "\r\n":
+            comment = False
+        elif char == "#":
+            comment = True
+        elif char == "-" and not comment:
+            dash = position
+    return dash
+
+
 _EDITORS: dict[str, Callable[[str, int, int | None, dict[str, str]], str]] = {
     ".csv": _edit_csv,
     ".jsonl": _edit_jsonl,
     ".json": _edit_json,
     ".yml": _edit_yaml,
     ".yaml": _edit_yaml,
+}
+
+_DELETERS: dict[str, Callable[[str, int, int | None], str]] = {
+    ".csv": _delete_csv,
+    ".jsonl": _delete_jsonl,
+    ".json": _delete_json,
+    ".yml": _delete_yaml,
+    ".yaml": _delete_yaml,
 }
