@@ -46,10 +46,10 @@ from sitegen.lifecycle.revoke import (
     _records_lock,
     _sync_folder,
     _write_synced,
-    record_uuid,
+    records_with_id,
 )
 from sitegen.load.purge_list import PURGE_LIST, PurgeList, appended, load_purge_list, read_purge_list
-from sitegen.load.records import RECORDS_DIR, FileRecords, read_record_file, record_files
+from sitegen.load.records import RECORDS_DIR, FileRecords, read_record_file
 from sitegen.model import SourceLocation
 
 _DASHED_UUID = re.compile(r"([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})")
@@ -145,15 +145,7 @@ def _checked_purge_list(site_root: Path) -> PurgeList:
 
 def _find(site_root: Path, uuid: str, listed: PurgeList) -> FoundRecord:
     """The one record of credential `uuid`, as the build reads the record files."""
-    found: list[FoundRecord] = []
-    unreadable: list[str] = []
-    for path in record_files(site_root):
-        parsed = read_record_file(path, path.relative_to(site_root).as_posix())
-        found += [FoundRecord(path, parsed, index) for index, record in enumerate(parsed.records)
-                  if record_uuid(record.fields) == uuid]
-        if parsed.problems and not parsed.records:
-            unreadable.append(str(parsed.problems[0]))
-    hint = f" (and {unreadable[0]}: fix it, the record may be there)" if unreadable else ""
+    found, hint = records_with_id(site_root, uuid)
     if not found and uuid in listed:
         raise PurgeRefused(f"{uuid} is already purged ({listed.location(uuid)}) and no record has it{hint}; "
                            "nothing to do")

@@ -115,8 +115,9 @@ def record_uuid(fields: dict) -> str | None:
     return value
 
 
-def find_record(site_root: Path, uuid: str) -> FoundRecord:
-    """The one record of credential `uuid` in the project's record files."""
+def records_with_id(site_root: Path, uuid: str) -> tuple[list[FoundRecord], str]:
+    """Every record of credential `uuid`, as the build reads the record files, and a hint
+    naming a file that could not be read at all (the record may be there)."""
     found: list[FoundRecord] = []
     unreadable: list[str] = []
     for path in record_files(site_root):
@@ -125,8 +126,14 @@ def find_record(site_root: Path, uuid: str) -> FoundRecord:
                   if record_uuid(record.fields) == uuid]
         if parsed.problems and not parsed.records:
             unreadable.append(str(parsed.problems[0]))
+    hint = f" (and {unreadable[0]}: fix it, the record may be there)" if unreadable else ""
+    return found, hint
+
+
+def find_record(site_root: Path, uuid: str) -> FoundRecord:
+    """The one record of credential `uuid` in the project's record files."""
+    found, hint = records_with_id(site_root, uuid)
     if not found:
-        hint = f" (and {unreadable[0]}: fix it, the record may be there)" if unreadable else ""
         raise RevokeRefused(f"no record in {RECORDS_DIR}/ has the credential ID {uuid}{hint}")
     if len(found) > 1:
         places = ", ".join(str(f.record.source) for f in found)
