@@ -43,10 +43,10 @@ from sitegen.lifecycle.record_edit import EditRefused, delete_record
 from sitegen.lifecycle.revoke import (
     UTF8_BOM,
     FoundRecord,
-    _records_lock,
-    _sync_folder,
-    _write_synced,
+    records_lock,
     records_with_id,
+    sync_folder,
+    write_synced,
 )
 from sitegen.load.purge_list import PURGE_LIST, PurgeList, appended, load_purge_list, read_purge_list
 from sitegen.load.records import RECORDS_DIR, FileRecords, read_record_file
@@ -93,7 +93,7 @@ def purge(site_root: Path, uuid: str, today: dt.date | None = None) -> PurgeResu
     folder = site_root / RECORDS_DIR
     if not folder.is_dir():
         raise PurgeRefused(f"{folder}: no such folder (is --site the project folder?)")
-    with _records_lock(folder):  # the lock revokes take: one edit of the records at a time
+    with records_lock(folder):  # the lock revokes take: one edit of the records at a time
         _remove_stale_temporaries(folder)  # with the lock held, no purge is writing one
         return _purge(site_root, uuid, date)
 
@@ -126,7 +126,7 @@ def _purge(site_root: Path, uuid: str, date: dt.date) -> PurgeResult:
             found.path.unlink()
         else:
             os.replace(temporary, found.path)
-        _sync_folder(found.path.parent)
+        sync_folder(found.path.parent)
     finally:
         temporary.unlink(missing_ok=True)
     return PurgeResult(uuid, source, file_removed, listed.location(uuid), resumed,
@@ -198,7 +198,7 @@ def _add_to_purge_list(site_root: Path, listed: PurgeList, uuid: str, date: dt.d
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    _sync_folder(path.parent)
+    sync_folder(path.parent)
     return after
 
 
@@ -209,7 +209,7 @@ def _temporary(path: Path) -> Path:
 
 def _write_beside(temporary: Path, data: bytes, mode: int, source: SourceLocation) -> None:
     try:
-        _write_synced(temporary, data, mode)
+        write_synced(temporary, data, mode)
     except OSError as err:  # a full disk, a read-only folder: the files are untouched
         raise PurgeRefused(f"{source}: cannot write beside the file ({err.strerror}); nothing changed") from None
 

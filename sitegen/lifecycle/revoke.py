@@ -77,7 +77,7 @@ def revoke(site_root: Path, uuid: str, reason: str, today: dt.date | None = None
         raise RevokeRefused(f"{uuid[:40]!r} is not a credential ID (32 lowercase hex digits, as in its URL)")
     reason = checked_reason(reason)
     changes = revocation_fields(reason, today or dt.datetime.now(dt.UTC).date())
-    with _records_lock(site_root / RECORDS_DIR):
+    with records_lock(site_root / RECORDS_DIR):
         found = find_record(site_root, uuid)
         _check_revocable(found, uuid)
         _rewrite(found, changes)
@@ -176,7 +176,7 @@ def _replace_verified(found: FoundRecord, data: bytes, changes: dict[str, str]) 
     temporary = path.with_name(f".{path.stem}.revoke-{os.getpid()}{path.suffix}")
     try:
         try:
-            _write_synced(temporary, data, path.stat().st_mode)
+            write_synced(temporary, data, path.stat().st_mode)
         except OSError as err:  # a full disk, a read-only folder: the record file is untouched
             raise RevokeRefused(f"{found.record.source}: cannot write beside the file ({err.strerror}); "
                                 "nothing changed") from None
@@ -187,7 +187,7 @@ def _replace_verified(found: FoundRecord, data: bytes, changes: dict[str, str]) 
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    _sync_folder(path.parent)  # makes the rename itself durable
+    sync_folder(path.parent)  # makes the rename itself durable
 
 
 def edit_problem(before: FileRecords, after: FileRecords, index: int, changes: dict[str, str]) -> str | None:
@@ -206,7 +206,7 @@ def edit_problem(before: FileRecords, after: FileRecords, index: int, changes: d
     return None
 
 
-def _write_synced(path: Path, data: bytes, mode: int) -> None:
+def write_synced(path: Path, data: bytes, mode: int) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         os.fchmod(handle.fileno(), stat.S_IMODE(mode))  # the record file keeps its permissions
@@ -215,7 +215,7 @@ def _write_synced(path: Path, data: bytes, mode: int) -> None:
         os.fsync(handle.fileno())
 
 
-def _sync_folder(folder: Path) -> None:
+def sync_folder(folder: Path) -> None:
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)
@@ -224,7 +224,7 @@ def _sync_folder(folder: Path) -> None:
 
 
 @contextmanager
-def _records_lock(folder: Path) -> Iterator[None]:
+def records_lock(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on the records folder (revokes wait for each other)."""
     if not folder.is_dir():
         raise RevokeRefused(f"{folder}: no such folder (is --site the project folder?)")
