@@ -7,6 +7,7 @@ a non-zero exit status; a traceback is only shown with SITEGEN_DEBUG=1.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -67,11 +68,17 @@ def _site_argument(parser) -> None:
                         help="project folder holding site.yml (default: current folder)")
 
 
+def _site_name_argument(parser, default: str) -> None:
+    parser.add_argument("--site-name", metavar="NAME",
+                        help=f"one of the sites site.yml declares under `sites:` (default: {default})")
+
+
 def _add_build(commands) -> None:
     parser = commands.add_parser("build", help="build the static site into build/",
                                  description="Build pages, PDFs, signatures and JSON for every credential. "
                                              "Only what changed since the last build is rebuilt.")
     _site_argument(parser)
+    _site_name_argument(parser, "all of them, each into <out>/<name>/")
     parser.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: <site>/build)")
     parser.add_argument("--base-url", metavar="URL", help="override base_url from site.yml (previews)")
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per core)")
@@ -86,19 +93,29 @@ def _add_build(commands) -> None:
 
 
 def _run_build(args) -> int:
-    from sitegen.commands.build import BuildOptions, build
+    from sitegen.commands.build import BuildOptions, build_sites
 
     if args.jobs < 0:
         raise SitegenError("--jobs: must be 0 (one per core) or more")
     options = BuildOptions(site_dir=args.site.resolve(), out_dir=args.out, base_url=args.base_url,
-                           jobs=args.jobs, shard=args.shard, clean=args.clean, pages_only=args.pages_only)
-    report = build(options)
-    for uuid, reason in report.errors.items():
-        print(f"error: credential {uuid}: {reason}", file=sys.stderr)
+                           jobs=args.jobs, shard=args.shard, clean=args.clean, pages_only=args.pages_only,
+                           site_name=args.site_name)
+    reports = [report for _, report in build_sites(options)]
+    for report in reports:
+        where = f"site {report.site}: " if report.site else ""
+        for uuid, reason in report.errors.items():
+            print(f"error: {where}credential {uuid}: {reason}", file=sys.stderr)
     if args.json:
-        print(report.to_json())
-    print(report.summary(), file=sys.stderr if args.json else sys.stdout)
-    return 0 if report.ok else EXIT_ERROR
+        print(reports[0].to_json() if len(reports) == 1 else _sites_json(reports))
+    for report in reports:
+        print(report.summary(), file=sys.stderr if args.json else sys.stdout)
+    return 0 if all(report.ok for report in reports) else EXIT_ERROR
+
+
+def _sites_json(reports) -> str:
+    """The reports of several sites, as one JSON document."""
+    return json.dumps({"ok": all(r.ok for r in reports), "sites": {r.site: r.to_dict() for r in reports}},
+                      indent=2, ensure_ascii=False)
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -116,6 +133,7 @@ def _add_serve(commands) -> None:
                                  description="Build the site, serve it on 127.0.0.1, rebuild and reload the "
                                              "browser whenever a file of the project changes.")
     _site_argument(parser)
+    _site_name_argument(parser, "the first one")
     parser.add_argument("--port", type=int, default=8000, metavar="P", help="port (default 8000)")
     parser.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: <site>/build)")
     parser.set_defaults(handler=_run_serve)
@@ -124,7 +142,7 @@ def _add_serve(commands) -> None:
 def _run_serve(args) -> int:
     from sitegen.commands.serve import serve
 
-    return serve(args.site.resolve(), args.port, args.out)
+    return serve(args.site.resolve(), args.port, args.out, args.site_name)
 
 
 def _add_publish(commands) -> None:
@@ -132,6 +150,7 @@ def _add_publish(commands) -> None:
                                  description="Sync build/ to the bucket in site.yml by content: only changed "
                                              "objects are uploaded; only objects sitegen published are deleted.")
     _site_argument(parser)
+    _site_name_argument(parser, "all of them, each from <out>/<name>/ to its own bucket")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     parser.add_argument("--endpoint-url", metavar="URL", help="S3-compatible endpoint (overrides site.yml and env)")
     parser.add_argument("--max-deletes", type=int, metavar="N", help="refuse if more objects would be deleted")
@@ -141,22 +160,35 @@ def _add_publish(commands) -> None:
 
 
 def _run_publish(args) -> int:
-    from sitegen.layout import BUILD_DIR
-    from sitegen.load.config import load_site
+    from sitegen.commands.build import site_output_folder
+    from sitegen.load.config import load_sites, select_sites
     from sitegen.load.purge_list import load_purge_list
-    from sitegen.publish.sync import publish
+    from sitegen.publish.sync import check_build, check_distinct_targets, publish
 
-    site = load_site(args.site.resolve())
-    purge_list = load_purge_list(site.root)
+    sites = select_sites(load_sites(args.site.resolve()), args.site_name)
+    for site in sites:  # several sites: none is published unless all can be
+        check_build(site_output_folder(site, args.out, preview=False))
+    if len(sites) > 1:
+        check_distinct_targets([site.publish for site in sites], args.endpoint_url, [site.key for site in sites])
+    purge_list = load_purge_list(sites[0].root)
     if purge_list.problems:
         raise InputProblems(purge_list.problems)
-    build_dir = (args.out or site.root / BUILD_DIR).resolve()
     # With --json, stdout is for the report alone: progress goes to stderr.
     log = (lambda line: print(line, file=sys.stderr)) if args.json else print
-    report = publish(build_dir, site.publish, dry_run=args.dry_run, endpoint_url=args.endpoint_url,
-                     max_deletes=args.max_deletes, base_url=site.base_url, log=log, purged=purge_list.uuids)
+    reports = []
+    for site in sites:
+        if site.key:
+            log(f"Site {site.key}:")
+        reports.append(publish(site_output_folder(site, args.out, preview=False), site.publish,
+                               dry_run=args.dry_run, endpoint_url=args.endpoint_url,
+                               max_deletes=args.max_deletes, base_url=site.base_url, log=log,
+                               purged=purge_list.uuids_of_site(site.key)))
     if args.json:
-        print(report.to_json())
+        if len(reports) == 1:
+            print(reports[0].to_json())
+        else:
+            print(json.dumps({site.key: json.loads(r.to_json()) for site, r in zip(sites, reports, strict=True)},
+                             indent=2))
     return 0
 
 

@@ -6,6 +6,7 @@ new plain data, so each stage can be tested alone.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,10 +108,37 @@ class Site:
     publish: PublishSettings
     contact_email: str | None = None
     index_certificate_pages: bool = False  # False: certificate pages say noindex
+    content: str = "content"  # folder of the Markdown pages, relative to the project
+    # A project may declare several sites (`sites:` in site.yml). `key` names this one
+    # (`--site-name`; "" when the project is one site), and `served` holds the keys of the
+    # organizations whose credentials it publishes. `organizations`, `courses` and
+    # `programs` stay the whole catalogue: records are checked against all of it.
+    key: str = ""
+    served: tuple[str, ...] = ()  # sorted: it goes into digests
 
     @property
     def theme_dir(self) -> Path:
         return self.root / "themes" / self.theme
+
+    def own_part(self) -> Site:
+        """This site as its pages see it: its own organizations, their courses and programs
+        (and the courses those programs name) and their signatories; nothing of another
+        site's, not even in a footer."""
+        programs = {k: p for k, p in self.programs.items() if p.org in self.served}
+        wanted_courses = {c for p in programs.values() for c in p.courses}
+        courses = {k: c for k, c in self.courses.items() if c.org in self.served or k in wanted_courses}
+        signing = {s for subject in (*courses.values(), *programs.values()) for s in subject.signatories}
+        return dataclasses.replace(
+            self,
+            organizations={k: o for k, o in self.organizations.items() if k in self.served},
+            courses=courses,
+            programs=programs,
+            signatories={k: s for k, s in self.signatories.items() if k in signing},
+        )
+
+    def owns(self, credential: Credential) -> bool:
+        """Whether the credential is published by this site (by its issuing organization)."""
+        return self.subject_of(credential).org in self.served
 
     def subject_of(self, credential: Credential) -> Course | Program:
         """The course or program a (validated) credential is for."""

@@ -28,6 +28,7 @@ class BuildReport:
     development_key: bool = False
     preview: str | None = None  # why this build must never be published
     seconds: float = 0.0
+    site: str = ""  # the site's name in a project of several sites
 
     def summary(self) -> str:
         if self.input_problems:
@@ -36,7 +37,8 @@ class BuildReport:
         text = (f"{total} credential(s): {len(self.generated)} generated, {len(self.unchanged)} unchanged, "
                 f"{len(self.removed)} removed, {len(self.errors)} error(s); "
                 f"{len(self.pages_written)} site file(s) updated in {self.seconds:.1f} s")
-        return ("Build failed: " if not self.ok else "Built ") + text
+        where = f" site {self.site}:" if self.site else ""
+        return ("Build failed:" if not self.ok else "Built") + where + " " + text
 
     def to_dict(self) -> dict:
         credentials = {u: {"state": "generated", "reason": r} for u, r in self.generated.items()}
@@ -45,6 +47,7 @@ class BuildReport:
         credentials.update({u: {"state": "error", "reason": r} for u, r in self.errors.items()})
         return {
             "ok": self.ok,
+            **({"site": self.site} if self.site else {}),
             "sitegen_version": __version__,
             "counts": {"generated": len(self.generated), "unchanged": len(self.unchanged),
                        "removed": len(self.removed), "errors": len(self.errors)},

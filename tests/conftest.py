@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,26 @@ class Run:
     code: int
     out: str
     err: str
+
+
+SITES_SECTION = re.compile(r"\n(#[^\n]*\n)*sites:\n.*", re.DOTALL)  # with the comment above it
+EXAMPLE_PARTS = ("site.yml", "content", "credentials_data", "themes", "sites")  # the repository's example
+
+
+def copy_example_project(target: Path, one_site: bool = False) -> Path:
+    """A writable copy of the example project at the repository's root (its two sites), or
+    with `one_site`, its whole catalogue as one site (its `sites:` section left out), for
+    tests of pages that look at credentials of both organizations side by side."""
+    target.mkdir(parents=True)
+    for part in EXAMPLE_PARTS:
+        copy = shutil.copytree if (REPO / part).is_dir() else shutil.copy2
+        copy(REPO / part, target / part)
+    if one_site:
+        site_yml = target / "site.yml"
+        text = site_yml.read_text(encoding="utf-8")
+        assert SITES_SECTION.search(text), "the example's site.yml should end with its sites: section"
+        site_yml.write_text(SITES_SECTION.sub("", text), encoding="utf-8")
+    return target
 
 
 @pytest.fixture

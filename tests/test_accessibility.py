@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import REPO, sitegen_subprocess
+from conftest import REPO, copy_example_project, sitegen_subprocess
 from gpgkeys import gpg_key, no_signing_env  # noqa: F401 - fixtures
-from test_theme_pages import REVOKED, VALID, _QuietHandler, chromium, chromium_installed, copy_example_project  # noqa: F401
+from test_theme_pages import REVOKED, VALID, _QuietHandler, chromium, chromium_installed  # noqa: F401
 
 AXE = REPO / "node_modules/axe-core/axe.min.js"
 BLOCKING = ("serious", "critical")
@@ -44,7 +44,7 @@ window.addEventListener("load", () => setTimeout(async () => {
 def served_site(tmp_path_factory, gpg_key):
     assert AXE.is_file(), "axe-core is not installed: run ./dev setup (npm ci)"
     root = tmp_path_factory.mktemp("a11y")
-    project = copy_example_project(root / "site")
+    project = copy_example_project(root / "site", one_site=True)
     env = {**os.environ, "SITEGEN_GNUPGHOME": str(gpg_key.home), "SITEGEN_SIGNING_KEY": gpg_key.fingerprint}
     result = sitegen_subprocess("build", "--site", project, "--out", root / "www", cwd=project, env=env)
     assert result.code == 0, result.err

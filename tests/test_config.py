@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import REPO, sitegen_subprocess
+from conftest import REPO, copy_example_project, sitegen_subprocess
 from sitegen.errors import InputProblems
 from sitegen.load import config_docs
 from sitegen.load.config import SECTIONS, load_site
@@ -165,11 +164,7 @@ def test_the_example_site_yml_uses_only_declared_options():
 @pytest.fixture(scope="module")
 def example_build(tmp_path_factory):
     """The example project, with a description that tries to inject markup."""
-    project = tmp_path_factory.mktemp("about") / "site"
-    project.mkdir()
-    for part in ("site.yml", "content", "credentials_data", "themes"):
-        copy = shutil.copytree if (REPO / part).is_dir() else shutil.copy2
-        copy(REPO / part, project / part)
+    project = copy_example_project(tmp_path_factory.mktemp("about") / "site", one_site=True)
     site_yml = (project / "site.yml").read_text(encoding="utf-8")
     marker = "Symmetric and public-key cryptography"
     assert marker in site_yml

@@ -24,13 +24,12 @@ import datetime as dt
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from conftest import REPO, sitegen_subprocess
+from conftest import REPO, copy_example_project, sitegen_subprocess
 from sitegen.load.config import load_site
 from sitegen.model import (
     COURSE_CERTIFICATE,
@@ -311,15 +310,10 @@ def test_the_example_override_exists_where_the_docs_say():
 
 @pytest.fixture(scope="module")
 def example_build(tmp_path_factory) -> Path:
-    project = tmp_path_factory.mktemp("example") / "site"
-    project.mkdir()
-    for part in ("site.yml", "content", "credentials_data", "themes"):
-        copy = shutil.copytree if (REPO / part).is_dir() else shutil.copy2
-        copy(REPO / part, project / part)
-    out = project / "build"
-    result = sitegen_subprocess("build", "--site", project, "--out", out, "--pages-only")
+    project = copy_example_project(tmp_path_factory.mktemp("example") / "site")
+    result = sitegen_subprocess("build", "--site", project, "--out", project / "build", "--pages-only")
     assert result.code == 0, result.err
-    return out
+    return project / "build/learnwell"  # the site of MeridianX, whose course has the override
 
 
 def test_the_example_pages_of_that_course_and_mode_wear_the_ribbon_and_no_others(example_build):

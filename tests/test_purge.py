@@ -281,12 +281,22 @@ def test_purge_list_reader():
     assert str(listed.location(D)) == f"{PURGE_LIST}:6"
 
 
+def test_a_purge_list_line_may_name_the_site_that_published_it():
+    listed = parse_purge_list(f"{A} 2026-11-22 site=northbridge\n{B}\n", PURGE_LIST)
+    assert listed.problems == [] and listed.entries[A].site == "northbridge" and listed.entries[B].site is None
+    assert listed.uuids_of_site("northbridge") == {A, B}
+    assert listed.uuids_of_site("learnwell") == {B}  # a line without a site: every site erases it
+    assert listed.uuids_of_site("") == {A, B}  # the project's only site erases them all
+    assert parse_purge_list(f"{A} 2026-11-22 site=a/b\n", PURGE_LIST).problems  # a site name, nothing else
+
+
 PURGE_LIST_PROBLEMS = {
     "a-name": ("Ann Lee\n", f"{PURGE_LIST}:1: expected a credential ID (32 lowercase hex digits), optionally "
                             "followed by the date of the purge (YYYY-MM-DD)"),
     "a-note-after-the-date": (f"{A} 2026-11-22 Ann asked\n", f"{PURGE_LIST}:1: expected a credential ID"),
     "hyphenated": (f"\n{API_A}\n", f"{PURGE_LIST}:2: expected a credential ID (32 lowercase hex digits), "
-                                   f"optionally followed by the date of the purge (YYYY-MM-DD); write {A}, "
+                                   "optionally followed by the date of the purge (YYYY-MM-DD) and site=<name>; "
+                                   f"write {A}, "
                                    "without hyphens"),
     "uppercase": (f"{A.upper()} 2026-11-22\n", f"; write {A}, in lowercase"),
     "impossible-date": (f"{A} 2026-02-30\n", f"{PURGE_LIST}:1: the date of the purge is not a real date"),

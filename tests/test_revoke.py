@@ -280,6 +280,31 @@ def test_revoke_then_build_withdraws_the_credential(sample_site, signing_env, si
     assert verdict.code != 0 and json.loads(verdict.out)["verdict"] == "revoked"
 
 
+PROGRAM = "4e5f6a7b8c9d44b5c637e8f90a1b2c3d"  # a program certificate, in tests/sample_site/credentials_data/more.jsonl
+
+
+def test_a_program_certificate_is_revoked_then_purged_like_a_course_one(sample_site, sitegen):
+    """Program certificates have their own template; the lifecycle treats them the same."""
+    out = sample_site / "build"
+    assert sitegen("build", "--site", sample_site, "--out", out, "--pages-only").code == 0
+    folder = out / "credentials" / PROGRAM
+    assert "Revoked" not in BeautifulSoup((folder / "index.html").read_text(), "html.parser").get_text()
+
+    assert run_revoke(sample_site, PROGRAM, REASON) == 0
+    assert sitegen("build", "--site", sample_site, "--out", out, "--pages-only").code == 0
+    page = BeautifulSoup((folder / "index.html").read_text(), "html.parser").get_text()
+    assert f"Revoked: {REASON}" in page and "प्रिया शर्मा" in page
+    api = json.loads((out / "api/v1/credentials" / PROGRAM).read_text())
+    assert api["status"] == "revoked" and api["credential"]["type"] == "program"
+
+    assert sitegen("purge", PROGRAM, "--site", sample_site).code == 0
+    assert sitegen("build", "--site", sample_site, "--out", out, "--pages-only").code == 0
+    assert os.listdir(folder) == ["index.html"]
+    notice = (folder / "index.html").read_text()
+    assert "no longer available" in notice and "प्रिया" not in notice
+    assert not (out / "api/v1/credentials" / PROGRAM).exists()
+
+
 # -- kill -9 in the middle, or two at once: the records file is whole, no edit is lost --
 
 REVOKE_IN_CHILD = "import sys; from pathlib import Path; from sitegen.lifecycle.revoke import revoke; " \

@@ -25,11 +25,10 @@ from urllib.parse import urlencode
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import REPO, sitegen_subprocess
+from conftest import copy_example_project, sitegen_subprocess
 from gpgkeys import gpg_key, no_signing_env  # noqa: F401 - fixtures
 
 BASE_URL = "https://verify.example.org/"
-PROJECT_PARTS = ("site.yml", "content", "credentials_data", "themes")
 UUID_RE = re.compile(r"[0-9a-f]{32}")
 STATUS_LABELS = {"valid": "Valid", "revoked": "Revoked", "expired": "Expired"}
 
@@ -41,21 +40,9 @@ PROGRAM = "19c6fee6e1a042c3a5caed1e63fc53fc"  # program-awards.jsonl
 VALID = "f37cde5392bb42a9876c49b3b46d0c62"
 
 
-def copy_example_project(target: Path) -> Path:
-    """The example project without its build output or development key."""
-    target.mkdir(parents=True)
-    for part in PROJECT_PARTS:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, target / part)
-        else:
-            shutil.copy2(source, target / part)
-    return target
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    project = copy_example_project(tmp_path_factory.mktemp("example") / "site")
+    project = copy_example_project(tmp_path_factory.mktemp("example") / "site", one_site=True)
     out = project / "build"
     result = sitegen_subprocess("build", "--site", project, "--out", out, "--pages-only")
     assert result.code == 0, result.err
@@ -335,7 +322,7 @@ def test_verify_page_reads_the_api_relative_to_itself(built):
 
 @pytest.mark.slow
 def test_full_build_offers_pdf_and_shows_fingerprint_in_groups(tmp_path, gpg_key, no_signing_env):
-    project = copy_example_project(tmp_path / "site")
+    project = copy_example_project(tmp_path / "site", one_site=True)
     env = {**os.environ, "SITEGEN_GNUPGHOME": str(gpg_key.home), "SITEGEN_SIGNING_KEY": gpg_key.fingerprint}
     result = sitegen_subprocess("build", "--site", project, "--out", project / "build", cwd=project, env=env)
     assert result.code == 0, result.err

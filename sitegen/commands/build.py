@@ -33,7 +33,7 @@ from sitegen.layout import (
     VERIFY_PAGE,
     CredentialPaths,
 )
-from sitegen.load.config import load_site
+from sitegen.load.config import load_sites, select_sites
 from sitegen.load.content import ContentPage, load_content_pages
 from sitegen.load.project_files import input_folders, links_outside_the_project, site_images
 from sitegen.load.purge_list import PurgeList, load_purge_list
@@ -57,7 +57,7 @@ STATE_SAVE_INTERVAL = 20.0  # seconds between saves of the state during a long b
 @dataclass
 class BuildOptions:
     site_dir: Path
-    out_dir: Path | None = None  # default: <site>/build
+    out_dir: Path | None = None  # default: <site>/build (a project of several sites: <out>/<site name>)
     base_url: str | None = None
     jobs: int = 0  # 0: one per core
     shard: tuple[int, int] | None = None
@@ -65,6 +65,7 @@ class BuildOptions:
     pages_only: bool = False  # no PDFs, no signatures: quick previews
     today: dt.date | None = None
     progress_stream: object = None
+    site_name: str | None = None  # one of several sites; None: all of them
 
     @property
     def preview(self) -> str | None:
@@ -81,43 +82,85 @@ def output_folder(site_root: Path, preview: bool) -> Path:
     return (site_root / (PREVIEW_DIR if preview else BUILD_DIR)).resolve()
 
 
+def site_output_folder(site: Site, out_dir: Path | None, preview: bool) -> Path:
+    """A site's own output folder: the build folder itself, or in a project of several
+    sites its sub-folder named after the site (so no file of one is in another's)."""
+    root = out_dir.resolve() if out_dir else output_folder(site.root, preview)
+    return root / site.key if site.key else root
+
+
+@dataclass
+class _SiteBuild:
+    """One site's build, its inputs loaded and checked, nothing written yet."""
+
+    site: Site
+    out: Path
+    pages: list[ContentPage]
+    loaded: LoadedCredentials
+    purged: frozenset[str]
+    signer: Signer | None
+
+
+def build_sites(options: BuildOptions) -> list[tuple[Site, BuildReport]]:
+    """Build every site of the project (or the one `site_name` picks), each into its own
+    folder. All inputs and signing keys are checked before anything is written."""
+    sites = select_sites(load_sites(options.site_dir, options.base_url), options.site_name)
+    prepared = [_prepare(site, options) for site in sites]
+    return [(job.site, _build_site(job, options)) for job in prepared]
+
+
 def build(options: BuildOptions) -> BuildReport:
-    started = time.monotonic()
-    site = load_site(options.site_dir, options.base_url)
-    out = options.out_dir.resolve() if options.out_dir else output_folder(site.root, bool(options.preview))
+    """Build one site: the project's only one, or the one `site_name` picks."""
+    sites = select_sites(load_sites(options.site_dir, options.base_url), options.site_name)
+    if len(sites) > 1:
+        names = ", ".join(site.key for site in sites)
+        raise SitegenError(f"site.yml declares several sites ({names}): name one with --site-name")
+    return _build_site(_prepare(sites[0], options), options)
+
+
+def _prepare(site: Site, options: BuildOptions) -> _SiteBuild:
+    out = site_output_folder(site, options.out_dir, bool(options.preview))
     _refuse_dangerous_output(site, out)
     _refuse_preview_over_publishable(out, options.preview)
-    pages, loaded, purged = _load_inputs(site, out)  # bad input: InputProblems, nothing written
+    cache_root = out.parent if site.key else out  # one record cache for all sites of a project
+    pages, loaded, purged = _load_inputs(site, cache_root)  # bad input: InputProblems, nothing written
     signer = None if options.pages_only else _open_signer(site)  # a bad key: nothing written either
+    own = site.own_part() if site.key else site  # from here on, nothing of another site's
+    return _SiteBuild(own, out, pages, loaded, purged, signer)
+
+
+def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
+    started = time.monotonic()
+    site, out, signer = job.site, job.out, job.signer
     if options.clean:
         _clean(out)
     tree = OutputTree(out)
     _start_marker(out)
-    loaded.save_cache()
+    job.loaded.save_cache()
     # UTC, as `sitegen verify` and the validation of issue dates count days.
     today = options.today or dt.datetime.now(dt.UTC).date()
     signing = SigningFacts.of(signer)
     theme = Theme(site)
     report = BuildReport(fingerprint=signing.fingerprint, development_key=signing.development_key,
-                         preview=options.preview)
+                         preview=options.preview, site=site.key)
 
     state = BuildState.load(out)
     state_was_lost = not state.credentials and (out / CREDENTIALS_DIR).is_dir()
     renderer_digest = "" if options.pages_only else _pdf_renderer_fingerprint()
     settings = site_settings_digest(site, signing.fingerprint, signer is not None, renderer_digest)
-    plan = plan_build(loaded.credentials, loaded.record_digests, state, settings, _theme_file_digest(theme),
-                      today, out, options.shard, signed=signer is not None, purged=purged)
+    plan = plan_build(job.loaded.credentials, job.loaded.record_digests, state, settings, _theme_file_digest(theme),
+                      today, out, options.shard, signed=signer is not None, purged=job.purged)
     _restamp(plan, state)
-    job = CredentialJob(CredentialRenderer(site, theme, signing, today, signer is not None), signer,
-                        CredentialWriter(tree))
-    _build_credentials(plan, state, job, options, report, out)
-    _remove_credentials(plan.removed, state, job.writer, report)
-    _erase_purged(plan.purged, state, job.writer, theme, report)
+    credential_job = CredentialJob(CredentialRenderer(site, theme, signing, today, signer is not None), signer,
+                                   CredentialWriter(tree))
+    _build_credentials(plan, state, credential_job, options, report, out)
+    _remove_credentials(plan.removed, state, credential_job.writer, report)
+    _erase_purged(plan.purged, state, credential_job.writer, theme, report)
     if not options.preview:
         _erase_purged_from_previews(site, plan.purged)
     shared_before = list(state.shared_pages)
     if options.shard is None or options.shard[0] == 1:
-        _write_site_pages(theme, pages, signer, signing, state, tree, report)
+        _write_site_pages(theme, job.pages, signer, signing, state, tree, report)
     if report.errors or state_was_lost:
         # A write that failed half-way, or entries of PDFs that no state remembers.
         _remove_unowned_pdf_hashes(state, tree)
@@ -130,18 +173,20 @@ def build(options: BuildOptions) -> BuildReport:
     return report
 
 
-def _load_inputs(site: Site, out: Path) -> tuple[list[ContentPage], LoadedCredentials, frozenset[str]]:
-    """Content pages, valid credentials and the purged IDs, or every problem found in them at once."""
+def _load_inputs(site: Site, cache_root: Path) -> tuple[list[ContentPage], LoadedCredentials, frozenset[str]]:
+    """Content pages, this site's valid credentials and the IDs it must erase, or every
+    problem found in the project's inputs at once."""
     problems = links_outside_the_project(site)
     if problems:  # nothing is read through such a link, not even to report on it
         raise InputProblems(problems)
-    pages, problems = load_content_pages(site.root)
-    loaded = load_credentials(site, out)
+    pages, problems = load_content_pages(site.root, site.content)
+    loaded = load_credentials(site, cache_root)
     purge_list = load_purge_list(site.root)
     problems += loaded.problems + purge_list.problems + _purged_records(purge_list, loaded)
     if problems:
         raise InputProblems(problems)
-    return pages, loaded, frozenset(purge_list.uuids)
+    loaded.keep_only(site.owns)  # records are checked against every site, built by their own
+    return pages, loaded, frozenset(purge_list.uuids_of_site(site.key))
 
 
 def _purged_records(purge_list: PurgeList, loaded: LoadedCredentials) -> list[Problem]:
@@ -249,7 +294,7 @@ def _has_credential_files(tree: OutputTree, uuid: str, notice: bytes) -> bool:
 
 def _erase_purged_from_previews(site: Site, uuids: list[str]) -> None:
     """Previews are copies too: one that holds a purged credential goes (it is only a preview)."""
-    preview = output_folder(site.root, preview=True)
+    preview = site_output_folder(site, None, preview=True)
     if any((preview / CredentialPaths(u).folder).exists() or (preview / CredentialPaths(u).api).exists()
            for u in uuids):
         shutil.rmtree(preview)

@@ -48,8 +48,10 @@ from sitegen.lifecycle.revoke import (
     sync_folder,
     write_synced,
 )
+from sitegen.load.config import load_sites
 from sitegen.load.purge_list import PURGE_LIST, PurgeList, appended, load_purge_list, read_purge_list
 from sitegen.load.records import RECORDS_DIR, FileRecords, read_record_file
+from sitegen.load.validate import validate_record
 from sitegen.model import SourceLocation
 
 _DASHED_UUID = re.compile(r"([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})")
@@ -121,7 +123,7 @@ def _purge(site_root: Path, uuid: str, date: dt.date) -> PurgeResult:
                                    "nothing changed: edit the file by hand")
         resumed = uuid in listed
         if not resumed:  # first the purge list, then the record: see the module's docstring
-            listed = _add_to_purge_list(site_root, listed, uuid, date)
+            listed = _add_to_purge_list(site_root, listed, uuid, date, _publishing_site(site_root, found))
         if file_removed:
             found.path.unlink()
         else:
@@ -181,7 +183,22 @@ def deletion_problem(before: FileRecords, after: FileRecords, index: int) -> str
     return None
 
 
-def _add_to_purge_list(site_root: Path, listed: PurgeList, uuid: str, date: dt.date) -> PurgeList:
+def _publishing_site(site_root: Path, found: FoundRecord) -> str | None:
+    """In a project of several sites, the one that published the credential, so that only
+    that site answers "no longer available" for it; None when there is one site or the
+    record or site.yml cannot say (then every site does: no personal data is in that page)."""
+    try:
+        sites = load_sites(site_root)
+    except SitegenError:
+        return None
+    credential, _ = validate_record(found.record, sites[0])
+    if credential is None or not sites[0].key:
+        return None
+    return next((site.key for site in sites if site.owns(credential)), None)
+
+
+def _add_to_purge_list(site_root: Path, listed: PurgeList, uuid: str, date: dt.date,
+                       site: str | None) -> PurgeList:
     """Write the purge list with `uuid` added: beside it, read back, renamed over it, and
     the folder flushed before anything else happens."""
     path = site_root / PURGE_LIST
@@ -189,7 +206,7 @@ def _add_to_purge_list(site_root: Path, listed: PurgeList, uuid: str, date: dt.d
     mode = path.stat().st_mode if path.exists() else 0o666 & ~_umask()
     temporary = _temporary(path)
     try:
-        _write_beside(temporary, appended(old, uuid, date), mode, SourceLocation(PURGE_LIST, None))
+        _write_beside(temporary, appended(old, uuid, date, site), mode, SourceLocation(PURGE_LIST, None))
         after = read_purge_list(temporary, PURGE_LIST)
         if after.problems or after.uuids != listed.uuids | {uuid}:
             raise PurgeRefused(f"{PURGE_LIST}: cannot add {uuid} safely "

@@ -12,6 +12,7 @@ later stages only read the resulting `Site`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -64,12 +65,16 @@ class Section:
 
 
 SITE_OPTIONS = {
-    "name": Option(str, "Name of the verification site, shown in titles and on certificates.", True),
-    "base_url": Option(str, "Public http(s) URL the site is served from; printed on every PDF.", True),
+    "name": Option(str, "Name of the verification site, shown in titles and on certificates "
+                   "(required here or in every entry of `sites`).", True),
+    "base_url": Option(str, "Public http(s) URL the site is served from; printed on every PDF "
+                       "(required here or in every entry of `sites`).", True),
     "platform_name": Option(str, "Learning platform that issues the credentials; defaults to `name`."),
     "theme": Option(str, "Folder under themes/ to render with.", default="default"),
     "language": Option(str, "Language of the site's own text (BCP 47).", default="en"),
     "contact_email": Option(str, "Where employers and learners can write with questions."),
+    "content": Option(str, "Folder of the site's Markdown pages (about, how to verify, FAQ), relative to the "
+                      "project folder.", default="content"),
     "index_certificate_pages": Option(bool, "Let search engines index certificate pages, which carry "
                                       "learners' names; off by default (`noindex`), as in the Credentials "
                                       "service.", default=False),
@@ -79,6 +84,21 @@ SITE_OPTIONS = {
     "programs": Option(dict, "Programs that award certificates, by program id.", default={}),
     "signing": Option(dict, "The GPG signing key.", default={}),
     "publish": Option(dict, "Where `sitegen publish` uploads the site.", default={}),
+    "sites": Option(dict, "Several sites from this one repository, by site name (`--site-name`); each "
+                    "publishes the credentials of its organizations. Top-level settings are their defaults.",
+                    default={}),
+}
+# What each entry of `sites` may set; anything it leaves out comes from the top level.
+SITE_ENTRY_OPTIONS = {
+    "organizations": Option(list, "Keys of the organizations whose credentials this site publishes; "
+                            "each organization belongs to exactly one site.", True),
+    **{key: Option(option.kind, option.doc, choices=option.choices) for key, option in (
+        (key, SITE_OPTIONS[key]) for key in ("name", "base_url", "platform_name", "theme", "language",
+                                             "contact_email", "content", "index_certificate_pages"))},
+    "signing": Option(dict, "The site's own signing key; keys it leaves out come from the top-level "
+                      "`signing`.", default={}),
+    "publish": Option(dict, "The site's own publish target; keys it leaves out come from the top-level "
+                      "`publish`.", default={}),
 }
 ORGANIZATION_OPTIONS = {
     "name": Option(str, "Full name.", True),
@@ -135,6 +155,8 @@ CACHE_OPTIONS = {
 
 SECTIONS = (
     Section("", "The top level of site.yml.", SITE_OPTIONS),
+    Section("sites.<name>", "One of several sites built from this repository (see docs/lifecycle.md).",
+            SITE_ENTRY_OPTIONS),
     Section("organizations.<key>", "An issuing organization; courses and programs name it by its key.",
             ORGANIZATION_OPTIONS),
     Section("signatories.<key>", "A person whose signature appears on certificates.", SIGNATORY_OPTIONS),
@@ -209,9 +231,17 @@ class _Checker:
         return str(value) if isinstance(value, int) and option.kind == (str, int) else value
 
 
-def load_site(root: Path, base_url: str | None = None, environ: Mapping[str, str] | None = None) -> Site:
+def load_site(root: Path, base_url: str | None = None, environ: Mapping[str, str] | None = None,
+              site_name: str | None = None) -> Site:
     """Read and check `root/site.yml`, then apply the environment (`os.environ` by default)
-    over it; `base_url` overrides the file (for previews)."""
+    over it; `base_url` overrides the file (for previews). In a project of several sites,
+    `site_name` picks one; without it, the first declared."""
+    sites = load_sites(root, base_url, environ)
+    return select_sites(sites, site_name)[0] if site_name is not None else sites[0]
+
+
+def load_sites(root: Path, base_url: str | None = None, environ: Mapping[str, str] | None = None) -> list[Site]:
+    """Every site site.yml declares, in order: one for a plain site.yml."""
     path = root / SITE_FILE
     try:
         text = path.read_text(encoding="utf-8")
@@ -224,48 +254,168 @@ def load_site(root: Path, base_url: str | None = None, environ: Mapping[str, str
     except YamlSyntaxError as err:
         raise InputProblems([Problem(SITE_FILE, err.line, None, err.message)]) from None
     check = _Checker(SITE_FILE, os.environ if environ is None else environ)
-    site = _build_site(root, data if data is not None else LocatedDict(), check, base_url)
+    sites = _build_sites(root, data if data is not None else LocatedDict(), check, base_url)
     if check.problems:
         raise InputProblems(check.problems)
-    return site
+    return sites
 
 
-def _build_site(root: Path, data: Any, check: _Checker, base_url: str | None) -> Site | None:
-    top = check.section(data, SITE_OPTIONS, "", 1)
+def select_sites(sites: list[Site], site_name: str | None) -> list[Site]:
+    """The sites a command works on: the one `--site-name` names, or all of them."""
+    if site_name is None:
+        return sites
+    for site in sites:
+        if site.key == site_name:
+            return [site]
+    if len(sites) == 1 and not sites[0].key:
+        raise SitegenError(f"--site-name {site_name}: {SITE_FILE} declares no sites (no `sites:` section)")
+    known = ", ".join(site.key for site in sites)
+    raise SitegenError(f"--site-name {site_name}: no such site in {SITE_FILE} (known: {known})")
+
+
+def _build_sites(root: Path, data: Any, check: _Checker, base_url: str | None) -> list[Site]:
+    several = isinstance(data, dict) and data.get("sites")
+    options = SITE_OPTIONS
+    if several:  # then each site may give its own name and base URL instead
+        options = {**SITE_OPTIONS, **{key: _optional(SITE_OPTIONS[key]) for key in ("name", "base_url")}}
+    top = check.section(data, options, "", 1)
     if not top:
-        return None
-    url = _check_base_url(base_url or top["base_url"], check, None if base_url else _line(data, "base_url"))
-    organizations = _organizations(top["organizations"] or {}, check)
-    signatories = _signatories(top["signatories"] or {}, check)
-    courses = _courses(top["courses"] or {}, check, organizations, signatories)
-    programs = _programs(top["programs"] or {}, check, organizations, signatories, courses)
+        return []
+    catalogue = _Catalogue(
+        organizations=(organizations := _organizations(top["organizations"] or {}, check)),
+        signatories=(signatories := _signatories(top["signatories"] or {}, check)),
+        courses=(courses := _courses(top["courses"] or {}, check, organizations, signatories)),
+        programs=_programs(top["programs"] or {}, check, organizations, signatories, courses),
+    )
+    _check_files(root, organizations, signatories, data, check)
     signing = _signing(top["signing"] or {}, check, _line(data, "signing"))
     publish = _publish(top["publish"] or {}, check, _line(data, "publish"))
-    _check_theme(root, top["theme"], check, _line(data, "theme"))
-    _check_files(root, organizations, signatories, data, check)
+    if not several:
+        _check_theme(root, top["theme"], check, _line(data, "theme"), "theme")
+        _check_content(root, top["content"], check, _line(data, "content"), "content")
+        url = _check_base_url(base_url or top["base_url"], check, None if base_url else _line(data, "base_url"),
+                              "base_url")
+        return [_site(root, top, url, catalogue, signing, publish, "", tuple(sorted(organizations)))]
+    return _declared_sites(root, data, top, catalogue, signing, publish, check, base_url)
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    """What every site of a project shares: organizations, signatories, courses, programs."""
+
+    organizations: dict[str, Organization]
+    signatories: dict[str, Signatory]
+    courses: dict[str, Course]
+    programs: dict[str, Program]
+
+
+def _site(root: Path, values: dict, url: str, catalogue: _Catalogue, signing: SigningSettings,
+          publish: PublishSettings, key: str, served: tuple[str, ...]) -> Site:
     return Site(
         root=root,
-        name=top["name"] or "",
+        name=values["name"] or "",
         base_url=url,
-        platform_name=top["platform_name"] or top["name"] or "",
-        theme=top["theme"],
-        language=top["language"],
-        organizations=organizations,
-        courses=courses,
-        programs=programs,
-        signatories=signatories,
+        platform_name=values["platform_name"] or values["name"] or "",
+        theme=values["theme"],
+        language=values["language"],
+        organizations=catalogue.organizations,
+        courses=catalogue.courses,
+        programs=catalogue.programs,
+        signatories=catalogue.signatories,
         signing=signing,
         publish=publish,
-        contact_email=top["contact_email"],
-        index_certificate_pages=top["index_certificate_pages"],
+        contact_email=values["contact_email"],
+        index_certificate_pages=values["index_certificate_pages"],
+        content=values["content"],
+        key=key,
+        served=served,
     )
 
 
-def _check_base_url(url: str | None, check: _Checker, line: int | None) -> str:
+def _declared_sites(root, data, top, catalogue: _Catalogue, signing: SigningSettings, publish: PublishSettings,
+                    check: _Checker, base_url: str | None) -> list[Site]:
+    """The entries of `sites:`, each with the top level's settings as its defaults."""
+    sites_data = data["sites"]
+    owner: dict[str, str] = {}  # organization -> the site that publishes it
+    sites = []
+    for key, entry in _keyed_entries(sites_data, "sites", check):
+        where = f"sites.{key}"
+        entry_options = {name: _defaulting(option, top.get(name)) for name, option in SITE_ENTRY_OPTIONS.items()}
+        values = check.section(entry, entry_options, where, _line(sites_data, key))
+        if not values:
+            continue
+        for field in ("name", "base_url"):
+            if not values[field]:
+                check.problem(_line(entry, None), f"{where}.{field}", "is required (here or at the top level)")
+        url = _check_base_url(base_url or values["base_url"], check,
+                              None if base_url else _line(entry, "base_url") or _line(data, "base_url"),
+                              f"{where}.base_url")
+        _check_theme(root, values["theme"], check, _line(entry, "theme") or _line(data, "theme"), f"{where}.theme")
+        _check_content(root, values["content"], check, _line(entry, "content") or _line(data, "content"),
+                       f"{where}.content")
+        served = _served_organizations(entry, values["organizations"], where, key, catalogue, owner, check)
+        site_signing = _signing(values["signing"] or {}, check, _line(entry, "signing"), f"{where}.signing",
+                                inherited=signing)
+        site_publish = _publish(values["publish"] or {}, check, _line(entry, "publish"), f"{where}.publish",
+                                inherited=publish)
+        sites.append(_site(root, values, url, catalogue, site_signing, site_publish, key, served))
+    for org in catalogue.organizations:
+        if org not in owner:
+            check.problem(_line(data, "sites"), "sites",
+                          f"organization {org!r} belongs to no site: add it to one site's organizations")
+    _check_distinct_targets(sites, sites_data, check)
+    return sites
+
+
+def _served_organizations(entry, keys: list, where: str, site_key: str, catalogue: _Catalogue,
+                          owner: dict[str, str], check: _Checker) -> tuple[str, ...]:
+    served = set()
+    for org in keys:
+        _check_reference(entry, "organizations", org, catalogue.organizations, "organization", where, check)
+        if org in owner:
+            # One site per organization: a credential must never appear on two sites.
+            check.problem(_line(entry, "organizations"), f"{where}.organizations",
+                          f"organization {org!r} is already published by site {owner[org]!r}")
+        elif org in catalogue.organizations:
+            owner[org] = site_key
+            served.add(org)
+    return tuple(sorted(served))
+
+
+def _check_distinct_targets(sites: list[Site], sites_data, check: _Checker) -> None:
+    """Two sites publishing to one place would delete each other's objects. Checked as
+    site.yml says: with the target set by the environment (a CI job that publishes one site),
+    `sitegen publish` checks the sites it publishes instead."""
+    if any(check.environ.get(name) for name in (ENV_PUBLISH_BUCKET, ENV_PUBLISH_PREFIX, ENV_PUBLISH_ENDPOINT_URL)):
+        return
+    seen: dict[tuple, str] = {}
+    for site in sites:
+        target = (site.publish.endpoint_url, site.publish.bucket, site.publish.prefix)
+        if site.publish.bucket is None:
+            continue
+        if target in seen:
+            check.problem(_line(sites_data, site.key), f"sites.{site.key}.publish",
+                          f"publishes to the same bucket and prefix as site {seen[target]!r}: "
+                          "give each site its own bucket or prefix")
+        seen[target] = site.key
+
+
+def _optional(option: Option) -> Option:
+    return dataclasses.replace(option, required=False)
+
+
+def _defaulting(option: Option, inherited: Any) -> Option:
+    """An option of a `sites` entry whose default is what the top level says."""
+    if option.kind in (dict, list) or inherited is None:  # organizations, signing, publish: not copied
+        return option
+    return dataclasses.replace(option, default=inherited)
+
+
+def _check_base_url(url: str | None, check: _Checker, line: int | None, field: str) -> str:
     if url is None:
         return ""
     if not _URL_PATTERN.fullmatch(url):
-        check.problem(line, "base_url", f"must be an http(s) URL like https://verify.example.org/, got {url!r}")
+        check.problem(line, field, f"must be an http(s) URL like https://verify.example.org/, got {url!r}")
         return url
     return url if url.endswith("/") else url + "/"
 
@@ -332,18 +482,35 @@ def _programs(data, check, organizations, signatories, courses) -> dict[str, Pro
     return result
 
 
-def _signing(data: dict, check: _Checker, line: int | None) -> SigningSettings:
-    values = check.section(data, SIGNING_OPTIONS, "signing", line)
+def _signing(data: dict, check: _Checker, line: int | None, where: str = "signing",
+             inherited: SigningSettings | None = None) -> SigningSettings:
+    options = SIGNING_OPTIONS if inherited is None else _inheriting(SIGNING_OPTIONS, inherited, data)
+    values = check.section(data, options, where, line)
     if not values:
-        return SigningSettings()
-    if values["key"] is not None:
+        return inherited or SigningSettings()
+    if values["key"] is not None and values["key"] != getattr(inherited, "key", None):
         fingerprint = normalize_fingerprint(values["key"])
         if fingerprint is None:
-            check.invalid(data, "signing", "key", f"{values['key'].strip()!r} is not a key fingerprint "
+            check.invalid(data, where, "key", f"{values['key'].strip()!r} is not a key fingerprint "
                           "(40 hex digits, as `gpg --list-secret-keys --with-fingerprint` shows)")
         values["key"] = fingerprint
-    return SigningSettings(**values, key_source=check.source("signing.key"),
-                           gnupghome_source=check.source("signing.gnupghome"))
+    return SigningSettings(**values, key_source=_source(check, where, "key", data, inherited, "key_source"),
+                           gnupghome_source=_source(check, where, "gnupghome", data, inherited, "gnupghome_source"))
+
+
+def _inheriting(options: dict[str, Option], inherited, data) -> dict[str, Option]:
+    """A site's own section: what it leaves out is what the top level resolved."""
+    return {key: option if isinstance(data, dict) and key in data
+            else dataclasses.replace(option, default=getattr(inherited, key))
+            for key, option in options.items()}
+
+
+def _source(check: _Checker, where: str, key: str, data, inherited, inherited_field: str) -> str:
+    """Where a value came from, for later messages: this section, the environment, or the top level."""
+    field = _join(where, key)
+    if field in check.from_env or inherited is None or (isinstance(data, dict) and key in data):
+        return check.source(field)
+    return getattr(inherited, inherited_field)
 
 
 def normalize_fingerprint(value: str) -> str | None:
@@ -353,20 +520,25 @@ def normalize_fingerprint(value: str) -> str | None:
     return fingerprint if _FINGERPRINT_PATTERN.fullmatch(fingerprint) else None
 
 
-def _publish(data: dict, check: _Checker, line: int | None) -> PublishSettings:
-    values = check.section(data, PUBLISH_OPTIONS, "publish", line)
+def _publish(data: dict, check: _Checker, line: int | None, where: str = "publish",
+             inherited: PublishSettings | None = None) -> PublishSettings:
+    options = PUBLISH_OPTIONS if inherited is None else _inheriting(PUBLISH_OPTIONS, inherited, data)
+    values = check.section(data, options, where, line)
     if not values:
-        return PublishSettings()
-    cache = CachePolicy(**check.section(values.pop("cache"), CACHE_OPTIONS, "publish.cache", _line(data, "cache")))
+        return inherited or PublishSettings()
+    cache = values.pop("cache")
+    if not isinstance(cache, CachePolicy):
+        cache_options = CACHE_OPTIONS if inherited is None else _inheriting(CACHE_OPTIONS, inherited.cache, cache)
+        cache = CachePolicy(**check.section(cache, cache_options, f"{where}.cache", _line(data, "cache")))
     if values["max_deletes"] < 0:
-        check.problem(_line(data, "max_deletes"), "publish.max_deletes", "must be 0 or more")
+        check.problem(_line(data, "max_deletes"), f"{where}.max_deletes", "must be 0 or more")
     prefix = normalise_prefix(values["prefix"])
     if prefix is None:
-        check.invalid(data, "publish", "prefix", f"{values['prefix']!r} is not a plain folder path")
+        check.invalid(data, where, "prefix", f"{values['prefix']!r} is not a plain folder path")
     values["prefix"] = prefix or ""
     if values["endpoint_url"] is not None and not _URL_PATTERN.fullmatch(values["endpoint_url"]):
         shown = without_userinfo(values["endpoint_url"])  # never print a password
-        check.invalid(data, "publish", "endpoint_url", f"must be an http(s) URL, got {shown!r}")
+        check.invalid(data, where, "endpoint_url", f"must be an http(s) URL, got {shown!r}")
     return PublishSettings(cache=cache, **values)
 
 
@@ -410,9 +582,18 @@ def _check_reference(entry, field, value, known: dict, what: str, where: str, ch
         check.problem(_line(entry, field), f"{where}.{field}", f"unknown {what} {value!r} (known: {choices})")
 
 
-def _check_theme(root: Path, theme: str, check: _Checker, line: int) -> None:
+def _check_theme(root: Path, theme: str, check: _Checker, line: int | None, field: str) -> None:
     if theme and not (root / "themes" / theme / "templates").is_dir():
-        check.problem(line, "theme", f"no theme folder themes/{theme}/templates")
+        check.problem(line, field, f"no theme folder themes/{theme}/templates")
+
+
+def _check_content(root: Path, folder: str, check: _Checker, line: int | None, field: str) -> None:
+    """A site's own pages folder: inside the project, and there (the default may be absent)."""
+    path = (root / folder).resolve()
+    if not path.is_relative_to(root.resolve()):
+        check.problem(line, field, "must be a folder inside the project folder")
+    elif folder != SITE_OPTIONS["content"].default and not path.is_dir():
+        check.problem(line, field, f"no folder {folder}")
 
 
 def _check_files(root: Path, organizations, signatories, data, check: _Checker) -> None:

@@ -33,22 +33,23 @@ class ContentPage:
         return "index.html" if not self.slug else f"{self.slug}/index.html"
 
 
-def load_content_pages(root: Path) -> tuple[list[ContentPage], list[Problem]]:
-    folder = root / CONTENT_DIR
+def load_content_pages(root: Path, content_dir: str = CONTENT_DIR) -> tuple[list[ContentPage], list[Problem]]:
+    """The Markdown pages of `content_dir` (a folder of the project; each site may have its own)."""
+    folder = root / content_dir
     pages, problems = [], []
     if not folder.is_dir():
         return pages, problems
     for path in sorted(folder.rglob("*.md")):
-        page, found = _read_page(root, path)
+        page, found = _read_page(root, folder, path)
         problems.extend(found)
         if page:
             pages.append(page)
     return pages, problems
 
 
-def _read_page(root: Path, path: Path) -> tuple[ContentPage | None, list[Problem]]:
+def _read_page(root: Path, folder: Path, path: Path) -> tuple[ContentPage | None, list[Problem]]:
     display = path.relative_to(root).as_posix()
-    if not _PAGE_NAME.fullmatch(path.relative_to(root / CONTENT_DIR).as_posix()):
+    if not _PAGE_NAME.fullmatch(path.relative_to(folder).as_posix()):
         shown = display.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
         return None, [Problem(repr(shown)[1:-1], None, None, "a page's file name becomes its URL: use letters, "
                               "digits, - and _ only (folders too), ending in .md")]
@@ -59,7 +60,7 @@ def _read_page(root: Path, path: Path) -> tuple[ContentPage | None, list[Problem
     meta, body, problems = _split_front_matter(text, display)
     if problems:
         return None, problems
-    slug = path.relative_to(root / CONTENT_DIR).with_suffix("").as_posix()
+    slug = path.relative_to(folder).with_suffix("").as_posix()
     if slug == "index":
         slug = ""
     elif slug.endswith("/index"):

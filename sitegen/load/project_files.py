@@ -12,14 +12,13 @@ import os
 from pathlib import Path
 
 from sitegen.errors import Problem
-from sitegen.load.content import CONTENT_DIR
 from sitegen.load.records import RECORDS_DIR
 from sitegen.model import Site
 
 
 def input_folders(site: Site) -> list[Path]:
     """Every folder whose files the build reads or copies."""
-    return [site.root / RECORDS_DIR, site.root / CONTENT_DIR, site.theme_dir]
+    return [site.root / RECORDS_DIR, site.root / site.content, site.theme_dir]
 
 
 def site_images(site: Site) -> list[str]:

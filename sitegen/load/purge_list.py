@@ -2,11 +2,16 @@
 
 `credentials_data/purged.txt` is committed with the records. It is not a record file (the
 record readers read .csv, .jsonl, .json, .yml and .yaml only): it holds one credential ID
-per line, 32 lowercase hex digits, optionally followed by the date of the purge, and
-nothing else, so that it can never hold personal data:
+per line, 32 lowercase hex digits, optionally followed by the date of the purge and, in a
+project of several sites, `site=<name>` for the site that published it, and nothing else,
+so that it can never hold personal data:
 
     # Credentials purged on an erasure request (sitegen purge). ...
     0a1b2c3d4e5f40718293a4b5c6d7e8f9 2026-11-22
+    5f0e1d2c3b4a49687766554433221100 2026-11-23 site=northbridge
+
+A line without a site is erased on every site of the project (each says "no longer
+available" at that URL); a line with one, only on that site.
 
 Lines starting with `#` and blank lines are ignored; spaces or tabs separate the ID from
 the date and may surround them; line endings may be `\\n`, `\\r\\n` or `\\r`, and a UTF-8
@@ -39,10 +44,12 @@ PURGE_LIST_HEADER = (
 )
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_ENTRY = re.compile(r"[ \t]*([0-9a-f]{32})(?:[ \t]+([0-9]{4}-[0-9]{2}-[0-9]{2}))?[ \t]*")
+_ENTRY = re.compile(r"[ \t]*([0-9a-f]{32})(?:[ \t]+([0-9]{4}-[0-9]{2}-[0-9]{2}))?"
+                    r"(?:[ \t]+site=([A-Za-z0-9][A-Za-z0-9_.:+\-]*))?[ \t]*")
 _DASHED = re.compile(r"[ \t]*([0-9a-fA-F]{8})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-F]{12})\b.*")
 _UUID_ANY_CASE = re.compile(r"[ \t]*([0-9a-fA-F]{32})\b.*")
-_FORMAT = "a credential ID (32 lowercase hex digits), optionally followed by the date of the purge (YYYY-MM-DD)"
+_FORMAT = ("a credential ID (32 lowercase hex digits), optionally followed by the date of the purge (YYYY-MM-DD) "
+           "and site=<name>")
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class PurgeEntry:
     uuid: str
     date: dt.date | None  # of the purge, when written
     source: SourceLocation  # file:line
+    site: str | None = None  # the site that published it; None: any site
 
 
 @dataclass
@@ -72,6 +80,12 @@ class PurgeList:
     @property
     def uuids(self) -> frozenset[str]:
         return frozenset(self.entries)
+
+    def uuids_of_site(self, site_key: str) -> frozenset[str]:
+        """The IDs a site erases: those it published, and those no site is named for."""
+        if not site_key:  # the project's only site erases them all
+            return self.uuids
+        return frozenset(u for u, e in self.entries.items() if e.site is None or e.site == site_key)
 
     def location(self, uuid: str) -> SourceLocation:
         return self.entries[uuid].source
@@ -114,7 +128,7 @@ def _entry(result: PurgeList, line: str, source: SourceLocation) -> str | None:
     match = _ENTRY.fullmatch(line)
     if not match:
         return f"expected {_FORMAT}{_hint(line)}"
-    uuid, written = match.groups()
+    uuid, written, site = match.groups()
     date = None
     if written:
         try:
@@ -123,7 +137,7 @@ def _entry(result: PurgeList, line: str, source: SourceLocation) -> str | None:
             return f"the date of the purge is not a real date (expected {_FORMAT})"
     if uuid in result.entries:
         return f"{uuid} is listed twice (first at line {result.entries[uuid].source.line}): remove this line"
-    result.entries[uuid] = PurgeEntry(uuid, date, source)
+    result.entries[uuid] = PurgeEntry(uuid, date, source, site)
     return None
 
 
@@ -138,19 +152,19 @@ def _hint(line: str) -> str:
     return ""
 
 
-def purge_list_line(uuid: str, date: dt.date) -> str:
+def purge_list_line(uuid: str, date: dt.date, site: str | None = None) -> str:
     """The line `sitegen purge` adds for `uuid`, without its line ending."""
-    return f"{uuid} {date.isoformat()}"
+    return f"{uuid} {date.isoformat()}" + (f" site={site}" if site else "")
 
 
-def appended(data: bytes, uuid: str, date: dt.date) -> bytes:
+def appended(data: bytes, uuid: str, date: dt.date, site: str | None = None) -> bytes:
     """The purge list `data` (b"" when there is none yet) with a line for `uuid` added at
     its end, in the file's line ending; a new list starts with PURGE_LIST_HEADER."""
     if not data:
-        return (PURGE_LIST_HEADER + purge_list_line(uuid, date) + "\n").encode("utf-8")
+        return (PURGE_LIST_HEADER + purge_list_line(uuid, date, site) + "\n").encode("utf-8")
     text = data.decode("utf-8")  # BOM included: it stays where it is
     first = _LINE_BREAK.search(text)
     newline = first.group() if first else "\n"
     if not text.endswith(("\n", "\r")):
         text += newline  # the last line had no line ending
-    return (text + purge_list_line(uuid, date) + newline).encode("utf-8")
+    return (text + purge_list_line(uuid, date, site) + newline).encode("utf-8")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,12 @@ class LoadedCredentials:
     cache_dir: Path | None = None
     new_entries: dict[str, bytes] = field(default_factory=dict)  # key -> JSON, not yet stored
     kept: set[str] = field(default_factory=set)
+
+    def keep_only(self, wanted: Callable[[Credential], bool]) -> None:
+        """Drop the credentials another site publishes (they were checked all the same)."""
+        kept = [(c, d) for c, d in zip(self.credentials, self.record_digests, strict=True) if wanted(c)]
+        self.credentials = [c for c, _ in kept]
+        self.record_digests = [d for _, d in kept]
 
     def save_cache(self) -> None:
         """Store what was read afresh and forget entries of files that changed; called once

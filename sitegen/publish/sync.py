@@ -162,6 +162,20 @@ def resolve_target(settings: PublishSettings, endpoint_url: str | None = None) -
     )
 
 
+def check_distinct_targets(settings: list[PublishSettings], endpoint_url: str | None, names: list[str]) -> None:
+    """Several sites published in one run must go to different places (bucket and prefix,
+    with the environment applied): each would otherwise delete the other's objects."""
+    seen: dict[tuple, str] = {}
+    for each, name in zip(settings, names, strict=True):
+        target = resolve_target(each, endpoint_url)
+        place = (target.endpoint_url, target.bucket, target.prefix)
+        if place in seen:
+            raise SitegenError(f"sites {seen[place]} and {name} would both publish to s3://{target.bucket}/"
+                               f"{target.prefix}: give each its own bucket or prefix, or publish one with "
+                               "--site-name")
+        seen[place] = name
+
+
 def check_build(build_dir: Path, *, allow_development_key: bool = False) -> dict:
     """Refuse a build that failed, was never made, is a preview, or was signed with a development key."""
     state_file = build_dir / LAST_BUILD_FILE
