@@ -28,9 +28,11 @@ class OutputKind:
     """One file every credential may have, and where it lives."""
 
     name: str
-    pattern: str  # "{uuid}" (and "{sha256}" of the PDF) filled in per credential
+    pattern: str  # "{uuid}", or "{sha256}" of the output `named_by`, filled in per credential
     made_when: str  # "always", "signed" (not in a pages-only build), "pdf" (signed, not revoked)
     description: str
+    named_by: str | None = None  # the output kind whose SHA-256 names the file
+    shared: bool = False  # one file for many credentials: never removed with one of them
 
 
 # The order is the order of writing: a page never links to a file not written yet.
@@ -39,12 +41,16 @@ CREDENTIAL_OUTPUTS: dict[str, OutputKind] = {kind.name: kind for kind in (
     OutputKind("signature", "credentials/{uuid}/certificate.pdf.sig", "pdf",
                "ASCII-armoured detached GPG signature of the PDF"),
     OutputKind("pdf_hash", "api/v1/pdf-sha256/{sha256}", "pdf",
-               "{\"uuid\": ...}: finds a credential by its PDF's bytes, one hash at a time"),
+               "{\"uuid\": ...}: finds a credential by its PDF's bytes, one hash at a time", named_by="pdf"),
     OutputKind("statement", "credentials/{uuid}/statement.txt.asc", "signed", "clear-signed statement"),
-    OutputKind("share_image", "credentials/{uuid}/share.png", "signed", "the link preview card"),
+    # The card shows no learner's name: one file serves every credential of a course, mode
+    # and status, named by its bytes (600k credentials, a few hundred cards).
+    OutputKind("share_image", "cards/{sha256}.png", "signed", "the link preview card, shared",
+               named_by="share_image", shared=True),
     OutputKind("api", "api/v1/credentials/{uuid}", "always", "JSON in the Credentials API's public shape"),
     OutputKind("page", "credentials/{uuid}/index.html", "always", "the certificate page"),
 )}
+SHARE_CARDS_DIR = "cards"
 OUTPUT_ORDER = tuple(CREDENTIAL_OUTPUTS)
 
 # Site-wide files.
@@ -68,6 +74,7 @@ IN_PROGRESS_FILE = f"{STATE_DIR}/build-in-progress"
 
 _PAGE_FILE = re.compile(r"credentials/([0-9a-f]{32})/index\.html")
 _PAGE_ALIAS = re.compile(r"credentials/[0-9a-f]{32}/?")
+_SHARE_CARD = re.compile(r"cards/[0-9a-f]{64}\.png")
 
 
 def expected_outputs(*, signed: bool, has_pdf: bool) -> tuple[str, ...]:
@@ -103,11 +110,17 @@ class CredentialPaths:
         """The URL path people share: the folder, with its slash."""
         return self.folder + "/"
 
-    def output(self, kind: str, pdf_sha256: str | None = None) -> str:
-        """The file of output `kind`; the hash index needs the PDF's SHA-256."""
-        if kind == "pdf_hash" and not is_sha256(pdf_sha256):
-            raise ValueError(f"not a SHA-256 hex digest: {pdf_sha256!r}")
-        return CREDENTIAL_OUTPUTS[kind].pattern.format(uuid=self.uuid, sha256=pdf_sha256)
+    def output(self, kind: str, sha256: str | None = None) -> str:
+        """The file of output `kind`; a kind named by a digest (the hash index by the PDF's,
+        the share card by its own) needs that SHA-256."""
+        if CREDENTIAL_OUTPUTS[kind].named_by and not is_sha256(sha256):
+            raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+        return CREDENTIAL_OUTPUTS[kind].pattern.format(uuid=self.uuid, sha256=sha256)
+
+    def outputs(self, digests: dict[str, str]) -> dict[str, str]:
+        """kind -> file, for the kinds in `digests` (kind -> SHA-256 of its bytes)."""
+        return {kind: self.output(kind, digests.get(CREDENTIAL_OUTPUTS[kind].named_by or ""))
+                for kind in OUTPUT_ORDER if kind in digests}
 
     @property
     def page_file(self) -> str:
@@ -126,10 +139,6 @@ class CredentialPaths:
         return self.output("statement")
 
     @property
-    def share_image(self) -> str:
-        return self.output("share_image")
-
-    @property
     def api(self) -> str:
         return self.output("api")
 
@@ -145,6 +154,15 @@ def pdf_hash_path(pdf_sha256: str) -> str:
 
 
 PDF_HASH_DIR = pdf_hash_path("0" * 64).rsplit("/", 1)[0]
+
+
+def share_card_path(card_sha256: str) -> str:
+    return CredentialPaths("0" * 32).output("share_image", card_sha256)
+
+
+def is_share_card(key: str) -> bool:
+    """A share card is named by its bytes: it never changes, so caches may keep it forever."""
+    return _SHARE_CARD.fullmatch(key) is not None
 API_CREDENTIALS_DIR = CredentialPaths("0" * 32).api.rsplit("/", 1)[0]
 
 

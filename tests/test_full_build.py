@@ -33,8 +33,9 @@ def test_every_credential_has_all_its_files(full_build):
     _, out, report, _ = full_build
     assert report["counts"]["generated"] == 8 and report["counts"]["errors"] == 0
     folder = out / "credentials" / VALID
-    for name in ("index.html", "certificate.pdf", "certificate.pdf.sig", "statement.txt.asc", "share.png"):
+    for name in ("index.html", "certificate.pdf", "certificate.pdf.sig", "statement.txt.asc"):
         assert (folder / name).is_file(), name
+    assert sorted(os.listdir(folder)) == ["certificate.pdf", "certificate.pdf.sig", "index.html", "statement.txt.asc"]
     assert (out / "keys/signing-key.asc").read_text().startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
 
 
@@ -96,12 +97,32 @@ def test_no_private_key_material_in_build(full_build, gpg_key):
     assert not list(out.rglob("private-keys-v1.d"))  # no GnuPG home copied into the site
 
 
-def test_share_card_is_a_1200x630_png(full_build):
+def card_of(out, uuid: str) -> str:
+    """The share card a certificate page points its link previews at, as a site path."""
+    import re
+
+    page = (out / "credentials" / uuid / "index.html").read_text(encoding="utf-8")
+    og = re.search(r'<meta property="og:image" content="https://verify\.sample\.test/([^"]+)">', page)
+    twitter = re.search(r'<meta name="twitter:image" content="https://verify\.sample\.test/([^"]+)">', page)
+    assert og and twitter and og[1] == twitter[1], uuid
+    return og[1]
+
+
+def test_share_cards_are_one_file_per_distinct_card_named_by_its_bytes(full_build):
+    import hashlib
+
     from PIL import Image
 
-    _, out, _, _ = full_build
-    with Image.open(out / "credentials" / VALID / "share.png") as image:
-        assert image.format == "PNG" and image.size == (1200, 630)
+    _, out, report, _ = full_build
+    cards = {uuid: card_of(out, uuid) for uuid in report["credentials"]}
+    files = sorted((out / "cards").iterdir())
+    assert {f"cards/{f.name}" for f in files} == set(cards.values())  # every card used, none left over
+    assert len(files) < len(cards)  # shared: fewer cards than credentials
+    for file in files:
+        assert file.name == hashlib.sha256(file.read_bytes()).hexdigest() + ".png"
+        with Image.open(file) as image:
+            assert image.format == "PNG" and image.size == (1200, 630)
+    assert cards[VALID] != cards[REVOKED]  # the card shows the status
 
 
 def test_sitegen_verify_says_valid_then_not_genuine(full_build, tmp_path):

@@ -22,7 +22,8 @@ read in a diff, is replaced as follows:
   saying what gpg reads in it;
 - certificate.pdf becomes certificate.pdf.txt: its document information, page count and
   `pdftotext -layout` text (a changed line may shift its neighbours by a column or two);
-  share.png becomes share.png.txt: its format and size.
+  a share card, cards/<its SHA-256>.png, becomes cards/SHA256-OF-CARD-<the first
+  credential showing it>.png.txt: its format and size.
 
 Everything else (HTML, JSON, CSS, JS, images) is compared byte for byte. tests/sample_site
 keeps its own small "plain" theme for the other tests; users get the default theme, so
@@ -91,6 +92,7 @@ def golden_files(out: Path, fingerprint: str, work: Path) -> dict[str, bytes]:
         stop_agent(home)
     pdf_hashes = {hashlib.sha256(data).hexdigest(): f"SHA256-OF-PDF-{path.split('/')[1]}"
                   for path, data in files.items() if path.endswith("/certificate.pdf")}
+    pdf_hashes.update(_card_placeholders(files))
 
     def without_hashes(text: str) -> str:
         for digest, placeholder in pdf_hashes.items():
@@ -115,7 +117,7 @@ def _describe_files(files: dict[str, bytes], out: Path, home: Path) -> dict[str,
         name = path.rsplit("/", 1)[-1]
         if name == "certificate.pdf":
             texts[path + ".txt"] = _describe_pdf(out / path)
-        elif name == "share.png":
+        elif path.startswith("cards/"):
             texts[path + ".txt"] = _describe_png(data)
         elif name == "certificate.pdf.sig":
             checked = _check_signature(home, out / path, out / path.removesuffix(".sig"))
@@ -187,6 +189,18 @@ def _describe_pdf(pdf: Path) -> str:
         lines.append(f"--- pdftotext -layout, page {number} of {len(pages)} ---")
         lines.extend(line.rstrip() for line in page.splitlines())
     return "\n".join(lines) + "\n"
+
+
+def _card_placeholders(files: dict[str, bytes]) -> dict[str, str]:
+    """Each share card's SHA-256 (its file name) -> SHA256-OF-CARD-<the first credential
+    whose page shows it>: the bytes of a rendered PNG follow the rasteriser's version."""
+    placeholders = {}
+    for path in sorted(files):
+        match = re.fullmatch(r"credentials/([0-9a-f]{32})/index\.html", path)
+        card = match and re.search(rb"/cards/([0-9a-f]{64})\.png", files[path])
+        if card and card[1].decode() not in placeholders:
+            placeholders[card[1].decode()] = f"SHA256-OF-CARD-{match[1]}"
+    return placeholders
 
 
 def _describe_png(data: bytes) -> str:

@@ -30,6 +30,7 @@ from sitegen.layout import (
     NOT_FOUND_PAGE,
     PDF_HASH_DIR,
     PREVIEW_DIR,
+    SHARE_CARDS_DIR,
     VERIFY_PAGE,
     CredentialPaths,
 )
@@ -47,7 +48,7 @@ from sitegen.render.html import SigningFacts, content_page, keys_page, not_found
 from sitegen.render.theme import Theme
 from sitegen.report import BuildReport
 from sitegen.sign.gpg import Signer, locate_key
-from sitegen.write.credential import CredentialWriter
+from sitegen.write.credential import CredentialWriter, output_paths
 from sitegen.write.files import OutputTree, remove_file, sweep_temporary_files
 
 log = logging.getLogger("sitegen")
@@ -164,6 +165,7 @@ def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
     if report.errors or state_was_lost:
         # A write that failed half-way, or entries of PDFs that no state remembers.
         _remove_unowned_pdf_hashes(state, tree)
+    _remove_unused_share_cards(state, tree, report)
     if report.generated or report.removed or plan.restamped or state.shared_pages != shared_before:
         state.save(out)  # a no-op build does not even rewrite the state
     report.ok = not report.errors
@@ -310,6 +312,21 @@ def _remove_unowned_pdf_hashes(state: BuildState, tree: OutputTree) -> None:
         return
     for name in stray:
         tree.remove(f"{PDF_HASH_DIR}/{name}")
+
+
+def _remove_unused_share_cards(state: BuildState, tree: OutputTree, report: BuildReport) -> None:
+    """Cards no credential shows any more (its course renamed, its last learner revoked)."""
+    used = {path for uuid, entry in state.credentials.items()
+            for kind, path in output_paths(uuid, entry).items() if kind == "share_image"}
+    try:
+        with os.scandir(tree.path(SHARE_CARDS_DIR)) as entries:
+            unused = [f"{SHARE_CARDS_DIR}/{e.name}" for e in entries
+                      if e.is_file() and not e.name.startswith(".") and f"{SHARE_CARDS_DIR}/{e.name}" not in used]
+    except FileNotFoundError:
+        return
+    for path in unused:
+        tree.remove(path)
+        report.pages_written.append(path)  # a site file changed: publish deletes it
 
 
 def _write_site_pages(theme: Theme, pages: list[ContentPage], signer: Signer | None, signing: SigningFacts,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen import __version__
-from sitegen.layout import CREDENTIALS_DIR, CredentialPaths, expected_outputs, is_uuid
+from sitegen.layout import CREDENTIAL_OUTPUTS, CREDENTIALS_DIR, CredentialPaths, expected_outputs, is_uuid
 from sitegen.model import Credential, Site
 from sitegen.plan.state import BuildState, CredentialState, OutputStamp
 from sitegen.render.view import certificate_status
@@ -136,7 +136,10 @@ def _check_outputs(out_root: str, uuid: str, saved: CredentialState) -> tuple[st
     paths = CredentialPaths(uuid)
     restamped = {}
     for kind, stamp in saved.outputs.items():
-        path = out_root + paths.output(kind, saved.pdf_sha256)
+        named_by = CREDENTIAL_OUTPUTS[kind].named_by
+        if named_by and named_by not in saved.outputs:
+            return "missing", {}
+        path = out_root + paths.output(kind, saved.outputs[named_by].sha256 if named_by else None)
         try:
             stat = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):

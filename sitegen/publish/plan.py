@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
 from sitegen.errors import SitegenError
-from sitegen.layout import STATE_DIR, is_extensionless_json, is_page_alias, page_aliases
+from sitegen.layout import STATE_DIR, is_extensionless_json, is_page_alias, is_share_card, page_aliases
 from sitegen.model import CachePolicy
 
 MANIFEST_KEY = f"{STATE_DIR}/publish-manifest.json"  # under the prefix; never in build/
@@ -232,8 +232,9 @@ def content_type(key: str) -> str:
 
 
 def cache_control(key: str, cache: CachePolicy) -> str:
-    """Long and immutable only for fingerprinted assets: anything else can change on revocation."""
-    if FINGERPRINTED_ASSET.match(key):
+    """Long and immutable only for files named by their content (fingerprinted assets, share
+    cards): anything else can change on revocation."""
+    if FINGERPRINTED_ASSET.match(key) or is_share_card(key):
         return cache.assets
     if key.lower().endswith(".pdf"):
         return cache.documents

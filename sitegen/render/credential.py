@@ -13,6 +13,7 @@ import hashlib
 import traceback
 from dataclasses import dataclass, field
 
+from sitegen.layout import share_card_path
 from sitegen.model import Credential, Site
 from sitegen.render.html import SigningFacts, certificate_page, credential_json, pdf_hash_json
 from sitegen.render.share_card import ShareCards
@@ -92,7 +93,9 @@ class CredentialRenderer:
             record.add(card_record)
             files["share_image"] = card
         files["api"] = credential_json(self.site, view, credential, self.signing, pdf_sha256)
-        html = certificate_page(self.theme, view, credential, self.signing, pdf is not None, record)
+        card = files.get("share_image")
+        card_path = share_card_path(hashlib.sha256(card).hexdigest()) if card is not None else None
+        html = certificate_page(self.theme, view, credential, self.signing, pdf is not None, record, card_path)
         files["page"] = html.encode("utf-8")
         return files, statement
 

@@ -33,12 +33,16 @@ class SigningFacts:
 
 
 def certificate_page(theme: Theme, view: CertificateView, credential: Credential,
-                     signing: SigningFacts, has_pdf: bool, record: RenderRecord) -> str:
+                     signing: SigningFacts, has_pdf: bool, record: RenderRecord,
+                     share_image: str | None = None) -> str:
+    """The certificate page; `share_image` is the site path of its link preview card (none
+    in a pages-only build)."""
     names = theme.certificate_templates("certificate.html", credential)
     return theme.render(
         names, view.paths.page_file, record=record,
         cert=view, fingerprint=signing.fingerprint, development_key=signing.development_key,
         has_pdf=has_pdf, share=share_links(theme.site, view), status_json_url=view.paths.api,
+        share_image=share_image,
     )
 
 

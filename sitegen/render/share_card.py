@@ -1,9 +1,10 @@
-"""The 1200x630 social card (`share.png`) that LinkedIn, X and Facebook show for a link.
+"""The 1200x630 social card (`cards/<sha256>.png`) that LinkedIn, X and Facebook show for a link.
 
 The card shows the course or program, the organization and the status, not the
 learner's name: the name is already in the link preview's title, and an image of
 it would be one more copy of personal data to purge. So one card serves every
-credential of the same course, mode and status, and is rendered once per process.
+credential of the same course, mode and status: it is rendered once per process and
+published once, named by its bytes, for every page to point at.
 
 WeasyPrint lays the card out (same fonts and shaping as the PDFs), pypdfium2
 rasterises it, Pillow writes the PNG: all three give the same bytes for the same input.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import io
 
+from sitegen.layout import SHARE_CARDS_DIR
 from sitegen.render.theme import RenderRecord, Theme
 from sitegen.render.view import CertificateView
 
@@ -45,7 +47,8 @@ class ShareCards:
             "status_label": view.status_label,
             "status_color": STATUS_COLORS.get(view.status, "#475266"),
         }
-        html = self.theme.render("share_card.html", view.paths.share_image, record=record, for_pdf=True, card=card)
+        html = self.theme.render("share_card.html", f"{SHARE_CARDS_DIR}/card.png", record=record, for_pdf=True,
+                                 card=card)
         pdf = HTML(string=html, base_url=str(self.theme.site.root)).write_pdf()
         return _rasterise(pdf), record
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from sitegen.layout import OUTPUT_ORDER, CredentialPaths
+from sitegen.layout import CREDENTIAL_OUTPUTS, CredentialPaths
 from sitegen.plan.state import CredentialState, OutputStamp
 from sitegen.write.files import OutputTree
 
@@ -22,17 +22,18 @@ class CredentialWriter:
     def write(self, uuid: str, files: dict[str, bytes], previous: CredentialState | None) -> dict[str, OutputStamp]:
         """Write `files` (output kind -> bytes); the stamps the build state keeps for them."""
         paths = CredentialPaths(uuid)
-        pdf_sha256 = hashlib.sha256(files["pdf"]).hexdigest() if "pdf" in files else None
+        digests = {kind: hashlib.sha256(data).hexdigest() for kind, data in files.items()}
         stamps: dict[str, OutputStamp] = {}
         written: set[str] = set()
-        for kind in OUTPUT_ORDER:
-            if kind not in files:
-                continue
-            site_path = paths.output(kind, pdf_sha256)
+        for kind, site_path in paths.outputs(digests).items():
             data = files[kind]
-            digest = pdf_sha256 if kind == "pdf" else hashlib.sha256(data).hexdigest()
-            stat = self.tree.write(site_path, data).stat()
-            stamps[kind] = OutputStamp(digest, stat.st_size, stat.st_mtime_ns)
+            if CREDENTIAL_OUTPUTS[kind].shared:
+                # Named by its bytes and used by many: written once, never rewritten.
+                self.tree.write_if_changed(site_path, data)
+                stat = self.tree.path(site_path).stat()
+            else:
+                stat = self.tree.write(site_path, data).stat()
+            stamps[kind] = OutputStamp(digests[kind], stat.st_size, stat.st_mtime_ns)
             written.add(site_path)
         if previous is not None:
             for site_path in owned_paths(uuid, previous):
@@ -60,5 +61,10 @@ class CredentialWriter:
 
 
 def owned_paths(uuid: str, state: CredentialState) -> list[str]:
-    paths = CredentialPaths(uuid)
-    return [paths.output(kind, state.pdf_sha256) for kind in state.outputs]
+    """The files only this credential has (not the shared ones, such as its share card)."""
+    return [path for kind, path in output_paths(uuid, state).items() if not CREDENTIAL_OUTPUTS[kind].shared]
+
+
+def output_paths(uuid: str, state: CredentialState) -> dict[str, str]:
+    """kind -> file of every output the state says the credential has."""
+    return CredentialPaths(uuid).outputs({kind: stamp.sha256 for kind, stamp in state.outputs.items()})
