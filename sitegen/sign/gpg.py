@@ -1,13 +1,20 @@
-"""Signing: detached and clear signatures made by the real `gpg`, through python-gnupg.
+"""Signing: detached and clear signatures made with a key in a GnuPG home.
 
 Where the key lives is resolved once (`locate_key`), then a `Signer` holds a checked,
-usable key. The private key never leaves GNUPGHOME: sitegen only ever asks gpg for
-signatures and for the public key, and logs neither key material nor passphrases.
+usable key. The private key never leaves GNUPGHOME: sitegen only ever asks gpg, or the
+gpg-agent that holds the key, for signatures and for the public key, and logs neither
+key material nor passphrases.
 
 Signatures are byte-reproducible: EdDSA and RSA (PKCS#1 v1.5) signatures depend only on
 the key, the data and the signature creation time, so every signature is made at a time
-the caller chooses (`signed_at`, e.g. the credential's issue date), through gpg's
-`--faked-system-time`.
+the caller chooses (`signed_at`, e.g. the credential's issue date).
+
+Two ways make the same bytes. The fast one asks gpg-agent for each signature over one
+connection and writes the OpenPGP packet itself (`agent`, `openpgp`): no process per
+signature. It is used only once it has reproduced, byte for byte, the signatures gpg
+itself makes with this key and this home (its gpg.conf may add to them); otherwise, or
+once the agent stops answering, every signature is one run of the real gpg through
+python-gnupg, with gpg's `--faked-system-time`.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ import gnupg
 from sitegen.errors import SitegenError
 from sitegen.load.config import ENV_SIGNING_KEY as KEY_ENV
 from sitegen.model import SigningSettings
+from sitegen.sign import openpgp
+from sitegen.sign.agent import AgentError, AgentKey, AgentSigner, agent_socket
 
 log = logging.getLogger("sitegen")
 
@@ -42,6 +51,12 @@ ALGORITHMS = ("ed25519", "rsa3072")
 # (command-line options override gpg.conf), and the digest is pinned for the same reason.
 GPG_OPTIONS = ["--no-emit-version", "--no-comments", "--digest-algo", "SHA512"]
 FINGERPRINT_RE = re.compile(r"[0-9A-F]{40}")
+# What the agent's signatures must equal gpg's on before sitegen uses them: dash and
+# "From " escapes, trailing white space, CR LF, non-ASCII, no final line break.
+_PROBE_DATA = b"sitegen signing check\x00\xff"
+_PROBE_TEXT = "sitegen signing check\n- dash\nFrom here \t\r\nZo\u00eb \u5c71\u7530\n\nend  "
+# gpg cuts clear-signed lines longer than this (in bytes) its own way: such rare texts go to gpg.
+_LONGEST_AGENT_LINE = 16384
 
 
 class Signer(Protocol):
@@ -184,10 +199,12 @@ class GpgSigner:
         self.fingerprint = fingerprint
         self.key_created = key_created  # the earliest time gpg may sign with it
         self.is_development_key = is_development_key
+        self.agent: AgentSigner | None = None  # the fast way, once it proved to match gpg
 
     @classmethod
     def open(cls, settings: SigningSettings, project_root: Path,
-             allow_development_key: bool = True, gpg_binary: str = "gpg") -> GpgSigner:
+             allow_development_key: bool = True, gpg_binary: str = "gpg",
+             use_agent: bool = True) -> GpgSigner:
         where = locate_key(settings, project_root)
         if not where.is_development_home and not where.home.is_dir():
             raise SitegenError(f"GNUPGHOME {where.home} (from {where.home_source}) does not exist")
@@ -205,7 +222,7 @@ class GpgSigner:
                     "(`sitegen keys init` creates one)"
                 )
             fingerprint = development_key(gpg, where.home)
-        key = usable_key(gpg, fingerprint, where)
+        key, secret = usable_key(gpg, fingerprint, where)
         is_dev = is_development(key, where.home)
         if is_dev and not allow_development_key:
             raise SitegenError(
@@ -214,7 +231,10 @@ class GpgSigner:
             )
         if is_dev:
             _warn_development_key(fingerprint, where.home)
-        return cls(gpg, where.home, fingerprint, signing_key_created(key), is_dev)
+        signer = cls(gpg, where.home, fingerprint, signing_key_created(key), is_dev)
+        if use_agent:
+            signer.start_agent(secret)
+        return signer
 
     def public_key_armored(self) -> str:
         """The public key only (minimal export: no third-party signatures)."""
@@ -224,17 +244,31 @@ class GpgSigner:
         return armored
 
     def sign_detached(self, data: bytes, signed_at: dt.datetime | dt.date) -> str:
-        """ASCII-armoured detached signature of `data`, made at `signed_at` (see `_sign`)."""
-        return self._sign(data, signed_at, detach=True)
+        """ASCII-armoured detached signature of `data`, made at `signed_at`."""
+        when = self._signing_time(signed_at)
+        if self.agent is not None:
+            try:
+                return self.agent.sign_detached(data, when)
+            except AgentError as err:
+                self._stop_agent(err)
+        return self._gpg_sign(data, when, detach=True).data.decode("ascii")
 
     def clearsign(self, text: str, signed_at: dt.datetime | dt.date) -> str:
-        """`text` (UTF-8) clear-signed; gpg dash-escapes lines that start with '-'."""
-        return self._sign(text.encode("utf-8"), signed_at, detach=False)
+        """`text` (UTF-8) clear-signed; lines that start with '-' or 'From ' dash-escaped."""
+        when = self._signing_time(signed_at)
+        if self.agent is not None and not _has_long_line(text):
+            try:
+                return self.agent.clearsign(text, when)
+            except AgentError as err:
+                self._stop_agent(err)
+        return self._gpg_sign(text.encode("utf-8"), when, detach=False).data.decode("utf-8")
 
-    def _sign(self, data: bytes, signed_at: dt.datetime | dt.date, *, detach: bool) -> str:
+    def _signing_time(self, signed_at: dt.datetime | dt.date) -> int:
         # gpg refuses to sign before the key existed; a time in the future is not a
         # signing time at all. Clamping keeps the result reproducible for past dates.
-        when = max(self.key_created, min(signature_time(signed_at), int(time.time())))
+        return max(self.key_created, min(signature_time(signed_at), int(time.time())))
+
+    def _gpg_sign(self, data: bytes, when: int, *, detach: bool) -> gnupg.Sign:
         result = self._gpg.sign(
             data, keyid=self.fingerprint, detach=detach, clearsign=not detach,
             extra_args=["--faked-system-time", f"{when}!"],
@@ -244,11 +278,89 @@ class GpgSigner:
                 f"gpg could not sign with key {self.fingerprint} in {self.home}: "
                 f"{gpg_message(result.stderr)}"
             )
-        return result.data.decode("utf-8")
+        return result
+
+    # -- the fast way: gpg-agent directly ------------------------------------------------
+
+    def start_agent(self, secret: dict) -> None:
+        """Sign through gpg-agent directly from now on, if it makes gpg's very bytes;
+        else say once why every signature will cost a gpg process."""
+        try:
+            self.agent = self._checked_agent(secret)
+        except (AgentError, SitegenError) as err:  # SitegenError: gpg itself cannot sign
+            log.warning("signing with one gpg process per signature (slower): %s", err)
+        else:
+            log.debug("signing through gpg-agent at %s", self.agent.agent_key.socket_path)
+
+    def _checked_agent(self, secret: dict) -> AgentSigner:
+        keys = _secret_signing_keys(secret)
+        if not keys:
+            raise AgentError(f"gpg lists no keygrip for key {self.fingerprint}")
+        socket_path = agent_socket(self.home)
+        for fingerprint, (_, keygrip) in keys.items():
+            _require_unattended(AgentKey(socket_path, keygrip), fingerprint)
+        # Which key (or subkey) gpg signs with, and with which hash: as gpg says it did.
+        when = self.key_created
+        detached = self._gpg_sign(_PROBE_DATA, when, detach=True)
+        key, keygrip = _key_gpg_used(detached, keys)
+        agent = AgentSigner(AgentKey(socket_path, keygrip), key)
+        clear = self._gpg_sign(_PROBE_TEXT.encode("utf-8"), when, detach=False)
+        if (agent.sign_detached(_PROBE_DATA, when) != detached.data.decode("ascii")
+                or agent.clearsign(_PROBE_TEXT, when) != clear.data.decode("utf-8")):
+            agent.agent_key.close()
+            raise AgentError("gpg-agent's signatures would differ from gpg's "
+                             "(an option in gpg.conf, e.g. sig-notation, adds to gpg's)")
+        return agent
+
+    def _stop_agent(self, err: AgentError) -> None:
+        log.warning("gpg-agent stopped signing (%s): signing with one gpg process per "
+                    "signature from now on (slower)", err)
+        self.agent = None
 
 
-def usable_key(gpg: gnupg.GPG, fingerprint: str, where: KeyLocation) -> dict:
-    """The key's public listing, once it is known to exist, be valid and able to sign."""
+def _secret_signing_keys(secret: dict) -> dict[str, tuple[int, str]]:
+    """{fingerprint: (public key algorithm, keygrip)} of each key or subkey of `secret` (a
+    python-gnupg secret-key listing) that can sign and whose secret part is here."""
+    keys = {}
+    if "s" in secret["cap"] and secret["token"] != "#" and secret.get("keygrip"):
+        keys[secret["fingerprint"]] = (int(secret["algo"]), secret["keygrip"])
+    for keyid, _, fingerprint, keygrip in secret.get("subkeys", []):
+        info = secret.get("subkey_info", {}).get(keyid, {})
+        if "s" in info.get("cap", "") and info.get("token") != "#" and fingerprint and keygrip:
+            keys[fingerprint] = (int(info["algo"]), keygrip)
+    return keys
+
+
+def _require_unattended(agent_key: AgentKey, fingerprint: str) -> None:
+    """The agent must sign with the key without asking anyone for a passphrase or a PIN."""
+    try:
+        state = agent_key.state()
+    finally:
+        agent_key.close()
+    if not state.on_disk:
+        raise AgentError(f"key {fingerprint} is on a smartcard")
+    if not state.signs_unattended:
+        raise AgentError(f"key {fingerprint} is protected by a passphrase gpg-agent has not cached")
+
+
+def _key_gpg_used(result: gnupg.Sign, keys: dict[str, tuple[int, str]]) -> tuple[openpgp.SigningKey, str]:
+    """The key (or subkey) gpg made `result` with, as a signature names it, and its keygrip."""
+    if result.fingerprint not in keys:
+        raise AgentError(f"gpg signed with {result.fingerprint}, which has no usable secret key")
+    algorithm, keygrip = keys[result.fingerprint]
+    hash_algorithm = int(result.hash_algo)
+    if algorithm not in openpgp.PUBLIC_KEY_ALGORITHMS or hash_algorithm not in openpgp.HASH_ALGORITHMS:
+        raise AgentError(f"key algorithm {algorithm} with hash {hash_algorithm} is not supported")
+    return openpgp.SigningKey(bytes.fromhex(result.fingerprint), algorithm, hash_algorithm), keygrip
+
+
+def _has_long_line(text: str) -> bool:
+    return any(len(line) >= _LONGEST_AGENT_LINE for line in text.encode("utf-8").split(b"\n"))
+
+
+def usable_key(gpg: gnupg.GPG, fingerprint: str, where: KeyLocation) -> tuple[dict, dict]:
+    """The key's public and secret listings, once it is known to exist, be valid and able
+    to sign."""
     found = gpg.list_keys(keys=[fingerprint])
     if not found:
         raise SitegenError(
@@ -269,7 +381,7 @@ def usable_key(gpg: gnupg.GPG, fingerprint: str, where: KeyLocation) -> dict:
             f"key {fingerprint} in {where.home} has no secret part here "
             "(only the public key was imported)"
         )
-    return key
+    return key, secret[0]
 
 
 def _has_signing_secret(secret_key: dict) -> bool:

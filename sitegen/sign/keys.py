@@ -52,5 +52,6 @@ def init_key(settings: SigningSettings, project_root: Path, *, name: str,
 def export_key(settings: SigningSettings, project_root: Path, *,
                allow_development_key: bool = True, gpg_binary: str = "gpg") -> tuple[str, str]:
     """The signing key's fingerprint and its ASCII-armoured public key."""
-    signer = GpgSigner.open(settings, project_root, allow_development_key, gpg_binary)
+    # Showing the key signs nothing: no need to open (and check) the gpg-agent fast path.
+    signer = GpgSigner.open(settings, project_root, allow_development_key, gpg_binary, use_agent=False)
     return signer.fingerprint, signer.public_key_armored()
