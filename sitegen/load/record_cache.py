@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sitegen.errors import Problem
 from sitegen.layout import RECORDS_CACHE_DIR, is_uuid
-from sitegen.load.records import read_record_file, record_files
+from sitegen.load.records import collector_paused, read_records, record_files
 from sitegen.load.validate import duplicate_problems, future_problems, validate_record
 from sitegen.model import Attribute, Credential, Site, SourceLocation
 from sitegen.plan.build_plan import record_digest
@@ -76,7 +76,8 @@ def load_credentials(site: Site, out_dir: Path | None, today: dt.date | None = N
         entry = _cached(cache_dir, key, display)
         if entry is None:
             entry = _load_file(path, display, site)
-            loaded.new_entries[key] = _entry_json(entry, display)
+            if cache_dir is not None:  # the cache's JSON of 600k records takes seconds to make
+                loaded.new_entries[key] = _entry_json(entry, display)
         credentials, digests, problems = entry
         loaded.credentials.extend(credentials)
         loaded.record_digests.extend(digests)
@@ -88,14 +89,17 @@ def load_credentials(site: Site, out_dir: Path | None, today: dt.date | None = N
 
 
 def _load_file(path: Path, display: str, site: Site) -> tuple[list[Credential], list[str], list[Problem]]:
-    parsed = read_record_file(path, display)
-    credentials, digests, problems = [], [], list(parsed.problems)
-    for record in parsed.records:
-        credential, found = validate_record(record, site)
-        problems.extend(found)
-        if credential is not None:
-            credentials.append(credential)
-            digests.append(record_digest(credential))
+    credentials, digests, problems = [], [], []
+    with collector_paused():
+        for record in read_records(path, display):  # each raw record is checked as read, then dropped
+            if isinstance(record, Problem):
+                problems.append(record)
+                continue
+            credential, found = validate_record(record, site)
+            problems.extend(found)
+            if credential is not None:
+                credentials.append(credential)
+                digests.append(record_digest(credential))
     return credentials, digests, problems
 
 

@@ -7,18 +7,26 @@ and nesting deeper than `MAX_DEPTH` (records need 5 levels at most; deeper input
 would end in a RecursionError, or crash libyaml). Lines are counted at "\\n" only (and
 "\\r" in CSV and YAML, as editors do), never at U+2028 and the like, so every line
 number an error names is the one an editor shows.
-Bulk formats (CSV, JSONL) stream; YAML is for small hand-edited files.
+
+Bulk formats (CSV, JSONL) are read from the file as they are parsed, one line at a time,
+and `read_records` hands each record on as soon as it is read, so a 600,000-row export
+is never in memory whole, as text or as records. A JSON file is parsed from its text
+(json cannot stream), one list item at a time, counting lines as the position moves on.
+YAML is for small hand-edited files.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
-import io
+import gc
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from sitegen.errors import Problem
 from sitegen.load.yamlsource import MAX_DEPTH, YamlSyntaxError, load_yaml
@@ -30,8 +38,7 @@ ATTRIBUTE_COLUMN_PREFIX = "attributes."
 JSON_SPACE = " \t\r\n"  # all JSON counts as white space (U+2028 and U+00A0 are not)
 
 
-@dataclass(frozen=True)
-class RawRecord:
+class RawRecord(NamedTuple):  # a tuple, as Credential is: quicker to build, once per record
     fields: dict
     source: SourceLocation
 
@@ -55,27 +62,68 @@ def record_files(root: Path) -> list[Path]:
     return sorted(files)
 
 
-def read_record_file(path: Path, display: str) -> FileRecords:
-    """Parse one file; a file that cannot be parsed gives one problem, not a crash."""
+def read_records(path: Path, display: str) -> Iterator[RawRecord | Problem]:
+    """The records of one file, and the problems of its reading, in file order, as they are
+    read; a file that cannot be parsed gives a problem, not a crash. A byte that is not
+    UTF-8 ends the file with that problem (the records before it may have been handed on)."""
     if not display.isprintable():  # a line break in it, or bytes that are not UTF-8 (surrogate escapes)
         shown = ascii(display)
-        return FileRecords(shown, [], [Problem(shown, None, None, "the file name is not printable text "
-                                               "(a line break, a control character or bytes that are not "
-                                               "UTF-8): rename the file")])
+        yield Problem(shown, None, None, "the file name is not printable text (a line break, a control "
+                      "character or bytes that are not UTF-8): rename the file")
+        return
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        problem = Problem(display, None, None, f"not UTF-8 text ({err.reason} at byte {err.start})")
-        return FileRecords(display, [], [problem])
-    reader = _READERS[path.suffix.lower()]
+        yield from _READERS[path.suffix.lower()](path, display)
+    except _FileError as err:
+        yield Problem(display, err.line, err.field, err.message)
+    except UnicodeDecodeError:  # met part-way through a streamed file: find the byte in the file itself
+        yield _not_utf8(path, display)
+
+
+def read_record_file(path: Path, display: str) -> FileRecords:
+    """Every record of one file at once (for a file that is edited in place); a file that
+    is not UTF-8 gives only that problem."""
     records: list[RawRecord] = []
     problems: list[Problem] = []
-    try:
-        for item in reader(text, display):
-            (problems if isinstance(item, Problem) else records).append(item)
-    except _FileError as err:
-        problems.append(Problem(display, err.line, err.field, err.message))
-    return FileRecords(display, records, problems)
+    for item in read_records(path, display):
+        (problems if isinstance(item, Problem) else records).append(item)
+    shown = display if display.isprintable() else ascii(display)
+    if problems and isinstance(problems[-1], _NotUtf8):
+        return FileRecords(shown, [], [problems[-1]])
+    return FileRecords(shown, records, problems)
+
+
+class _NotUtf8(Problem):
+    """The file is not UTF-8 text: whatever was read before the bad byte is not the file's content."""
+
+
+_BLOCK = 1 << 20
+
+
+def _not_utf8(path: Path, display: str) -> Problem:
+    """Where the file stops being UTF-8, as a byte offset in the file, read block by block."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as handle:
+        while True:
+            block = handle.read(_BLOCK)
+            held = len(decoder.getstate()[0])  # the start of a character the last block ended in
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as err:
+                where = offset - held + err.start
+                return _NotUtf8(display, None, None, f"not UTF-8 text ({err.reason} at byte {where})")
+            if not block:  # it was not UTF-8 a moment ago: rewritten while it was read
+                return _NotUtf8(display, None, None, "not UTF-8 text")
+            offset += len(block)
+
+
+def _open_text(path: Path, newline: str):
+    """The file as text, decoded as it is read; a byte order mark at its start is skipped."""
+    return open(path, encoding="utf-8-sig", newline=newline)
+
+
+def _read_text(path: Path) -> str:
+    return path.read_bytes().decode("utf-8-sig")
 
 
 def shown_key(key) -> str:
@@ -94,49 +142,60 @@ class _FileError(Exception):
 # -- CSV -------------------------------------------------------------------------------
 
 
-def _read_csv(text: str, display: str) -> Iterator[RawRecord | Problem]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        return
-    except csv.Error as err:
-        raise _FileError(1, f"invalid CSV: {err}") from None
-    header = [h.strip() for h in header]
-    _check_header(header, display)
-    line = reader.line_num
-    while True:
-        start = line + 1
+def _read_csv(path: Path, display: str) -> Iterator[RawRecord | Problem]:
+    with _open_text(path, newline="") as handle:  # newline="": the csv module sees line ends as written
+        reader = csv.reader(handle)
         try:
-            row = next(reader)
+            header = next(reader)
         except StopIteration:
             return
         except csv.Error as err:
-            raise _FileError(reader.line_num, f"invalid CSV: {err}") from None
+            raise _FileError(1, f"invalid CSV: {err}") from None
+        columns = _columns([name.strip() for name in header])
         line = reader.line_num
-        if all(_blank(cell) for cell in row):
-            continue  # blank lines between blocks of awards are common in hand-kept sheets
-        if len(row) != len(header):
-            yield Problem(display, start, None, f"has {len(row)} columns, the header has {len(header)}")
-            continue
-        yield RawRecord(_csv_fields(header, row), SourceLocation(display, start))
+        while True:
+            start = line + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                raise _FileError(reader.line_num, f"invalid CSV: {err}") from None
+            line = reader.line_num
+            if _blank(row):
+                continue  # blank lines between blocks of awards are common in hand-kept sheets
+            if len(row) != len(columns):
+                yield Problem(display, start, None, f"has {len(row)} columns, the header has {len(columns)}")
+                continue
+            yield RawRecord(_csv_fields(columns, row), SourceLocation(display, start))
 
 
-def _check_header(header: list[str], display: str) -> None:
+def _columns(header: list[str]) -> list[tuple[str, tuple[str, str] | None]]:
+    """Each column's field name and, for an attributes.<ns>.<name> column, its attribute's
+    namespace and name: worked out once, not for every row."""
     seen = set()
+    columns = []
     for name in header:
         if not name:
             raise _FileError(1, "header has an empty column name")
         if name in seen:
             raise _FileError(1, f"header names column {repr(name)[:60]} twice")
         seen.add(name)
+        attribute = None
+        if name.startswith(ATTRIBUTE_COLUMN_PREFIX) and name.count(".") >= 2:
+            namespace, _, attr_name = name[len(ATTRIBUTE_COLUMN_PREFIX):].partition(".")
+            attribute = (namespace, attr_name)
+        columns.append((name, attribute))
+    return columns
 
 
-def _blank(cell: str) -> bool:
-    return not cell or cell.isspace()
+def _blank(row: list[str]) -> bool:
+    """No cell holds anything but white space (the cells' text joined is as blank as each cell)."""
+    text = "".join(row)
+    return not text or text.isspace()
 
 
-def _csv_fields(header: list[str], row: list[str]) -> dict:
+def _csv_fields(columns: list[tuple[str, tuple[str, str] | None]], row: list[str]) -> dict:
     """CSV cells as fields; blank cells are absent; attributes.<ns>.<name> columns become attributes.
 
     Other cells are kept exactly as written, spaces included: the rules for what a value
@@ -144,14 +203,13 @@ def _csv_fields(header: list[str], row: list[str]) -> dict:
     """
     fields: dict = {}
     attributes = []
-    for name, cell in zip(header, row):
+    for (name, attribute), cell in zip(columns, row):
         if not cell or cell.isspace():
             continue
-        if name.startswith(ATTRIBUTE_COLUMN_PREFIX) and name.count(".") >= 2:
-            namespace, _, attr_name = name[len(ATTRIBUTE_COLUMN_PREFIX):].partition(".")
-            attributes.append({"namespace": namespace, "name": attr_name, "value": cell})
-        else:
+        if attribute is None:
             fields[name] = cell
+        else:
+            attributes.append({"namespace": attribute[0], "name": attribute[1], "value": cell})
     if attributes:
         fields["attributes"] = attributes
     return fields
@@ -175,43 +233,51 @@ def _json_object(pairs: list) -> dict:
 _DECODER = json.JSONDecoder(object_pairs_hook=_json_object)
 
 
-def _read_jsonl(text: str, display: str) -> Iterator[RawRecord | Problem]:
-    # JSON Lines ends lines at "\n" only; str.splitlines() would also break at U+2028,
-    # U+0085 and others that JSON allows inside strings, and shift every later line.
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip(JSON_SPACE):
-            continue
+def _read_jsonl(path: Path, display: str) -> Iterator[RawRecord | Problem]:
+    # JSON Lines ends lines at "\n" only (newline="\n": no other line end, none translated);
+    # str.splitlines() would also break at U+2028, U+0085 and others that JSON allows inside
+    # strings, and shift every later line.
+    with _open_text(path, newline="\n") as handle:
+        for number, line in enumerate(handle, start=1):
+            yield from _jsonl_line(line.removesuffix("\n"), number, display)
+
+
+def _jsonl_line(line: str, number: int, display: str) -> Iterator[RawRecord | Problem]:
+    if line.strip(JSON_SPACE):
         try:
             value = _decode(line, _skip_space(line, 0), 0, whole=True)
         except json.JSONDecodeError as err:
             yield Problem(display, number, None, f"invalid JSON: {err.msg} (column {err.colno})")
-            continue
         except _JsonTrouble as err:
             yield Problem(display, number, err.field, err.message)
-            continue
-        if not isinstance(value, dict):
-            yield Problem(display, number, None, "each line must be one JSON object")
-            continue
-        yield RawRecord(value, SourceLocation(display, number))
+        else:
+            if isinstance(value, dict):
+                yield RawRecord(value, SourceLocation(display, number))
+            else:
+                yield Problem(display, number, None, "each line must be one JSON object")
 
 
-def _read_json(text: str, display: str) -> Iterator[RawRecord | Problem]:
+def _read_json(path: Path, display: str) -> Iterator[RawRecord | Problem]:
     """A list of records, one record, or a paginated API response {"results": [...]}.
 
     Elements of a top-level list are decoded one by one so each keeps its line number.
     """
+    text = _read_text(path)
     start = _skip_space(text, 0)
     if start < len(text) and text[start] == "[":
         yield from _json_list_items(text, start, display)
         return
     try:
-        value = _decode(text, start, 0, whole=True)
+        with collector_paused():
+            value = _decode(text, start, 0, whole=True)
     except json.JSONDecodeError as err:
         raise _FileError(err.lineno, f"invalid JSON: {err.msg} (column {err.colno})") from None
     except _JsonTrouble as err:
         raise _FileError(_line_at(text, err.offset), err.message, err.field) from None
     if isinstance(value, dict) and isinstance(value.get("results"), list):
-        for index, item in enumerate(value["results"], start=1):
+        results = value["results"]
+        for index, item in enumerate(results, start=1):
+            results[index - 1] = None  # each item is the reader's only until handed on: then let go
             if not isinstance(item, dict):
                 yield Problem(display, None, None, f"results item {index} must be a JSON object")
             else:
@@ -221,6 +287,21 @@ def _read_json(text: str, display: str) -> Iterator[RawRecord | Problem]:
         yield RawRecord(value, SourceLocation(display, _line_at(text, start)))
     else:
         raise _FileError(1, "must be a JSON object or a list of objects")
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cycle collector off while a whole file is decoded, or its records checked.
+    Both make trees, never cycles, so the collector has nothing to find; but it would look,
+    again and again, through every object made so far (600k credentials are millions of
+    objects): a quarter of the time of loading a large file."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _json_list_items(text: str, start: int, display: str):
@@ -253,7 +334,7 @@ def _json_list_items(text: str, start: int, display: str):
             position = _skip_space(text, position + 1)
             continue
         if position < len(text) and text[position] == "]":
-            if text[_skip_space(text, position + 1):].strip(JSON_SPACE):
+            if _skip_space(text, position + 1) < len(text):
                 raise _FileError(_line_at(text, position), "unexpected text after the list")
             return
         raise _FileError(_line_at(text, position), "invalid JSON: expected ',' or ']'")
@@ -378,10 +459,11 @@ def _skip_value(text: str, position: int) -> int | None:
     return None
 
 
+_JSON_SPACE_RUN = re.compile(f"[{JSON_SPACE}]*")
+
+
 def _skip_space(text: str, position: int) -> int:
-    while position < len(text) and text[position] in JSON_SPACE:
-        position += 1
-    return position
+    return _JSON_SPACE_RUN.match(text, position).end()
 
 
 def _line_at(text: str, position: int) -> int:
@@ -397,7 +479,8 @@ _YAML_ONLY_BREAKS = {"\x85": "U+0085 NEXT LINE", "\u2028": "U+2028 LINE SEPARATO
 _YAML_ONLY_BREAK = re.compile("[" + "".join(_YAML_ONLY_BREAKS) + "]")
 
 
-def _read_yaml(text: str, display: str) -> Iterator[RawRecord | Problem]:
+def _read_yaml(path: Path, display: str) -> Iterator[RawRecord | Problem]:
+    text = _read_text(path)
     # Refused wherever they are, even in a comment: YAML would read the rest of that line
     # as a new one (a name's end silently dropped, or a baffling syntax error).
     stray = _YAML_ONLY_BREAK.search(text)

@@ -21,8 +21,10 @@ checked in record_cache.py, not here: this module's results are cached per file.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable
 
@@ -54,13 +56,20 @@ RECORD_FIELDS = (
 )
 # Fields of the Credentials API's public UserCredential shape that carry nothing to check.
 API_PASSTHROUGH_FIELDS = ("download_url", "certificate_url", "modified", "id", "user")
+_RECORD_FIELDS = frozenset(RECORD_FIELDS)
+_API_FIELDS = _RECORD_FIELDS | frozenset(API_PASSTHROUGH_FIELDS) | {"credential", "created", "date_override"}
+_ATTRIBUTE_KEYS = frozenset(("namespace", "name", "value"))
 
 # Characters that change how surrounding text is displayed without being visible:
 # a name holding them could make a page read differently from what it says.
 _INVISIBLE_CONTROLS = "\u202a-\u202e\u2066-\u2069\ufff9-\ufffb"
 # Anything that ends a line somewhere: JSON, YAML 1.1, Python's splitlines(), PDF text.
 _LINE_BREAKS = "\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029"
-_FORBIDDEN_CHARACTERS = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_INVISIBLE_CONTROLS}\ud800-\udfff]")
+_FORBIDDEN = f"\x00-\x1f\x7f-\x9f\u2028\u2029{_INVISIBLE_CONTROLS}\ud800-\udfff"
+_FORBIDDEN_CHARACTERS = re.compile(f"[{_FORBIDDEN}]")
+# What `_Checks.identifier` lets through, in one expression: no forbidden character, and
+# something other than white space (as str.isspace() has it) at both ends.
+_PLAIN_IDENTIFIER = re.compile(f"[^\\s{_FORBIDDEN}](?:[^{_FORBIDDEN}]*[^\\s{_FORBIDDEN}])?")
 _LINE_BREAK = re.compile(f"[{_LINE_BREAKS}]")
 _INVISIBLE_CONTROL = re.compile(f"[{_INVISIBLE_CONTROLS}]")
 
@@ -96,9 +105,11 @@ def validate_record(record: RawRecord, site: Site) -> tuple[Credential | None, l
     fields = record.fields
     if isinstance(fields.get("credential"), dict):
         fields, problems = _from_api_shape(record, site)
+    elif _RECORD_FIELDS.issuperset(fields):
+        problems = []
     else:
         problems = [_problem(record, shown_key(key), "unknown field (known: " + ", ".join(RECORD_FIELDS) + ")")
-                    for key in fields if key not in RECORD_FIELDS]
+                    for key in fields if key not in _RECORD_FIELDS]
     checks = _Checks(record, fields, problems)
     uuid = checks.uuid()
     username = checks.username()
@@ -198,7 +209,14 @@ def _has_visible_letter(name: str) -> bool:
 
 
 class _Checks:
-    """The rule for each field; each records its problem and returns a clean value or None."""
+    """The rule for each field; each records its problem and returns a clean value or None.
+
+    Identifiers come back as the one string object site.yml or model.py holds for that value,
+    not the record's copy of it: a site keeps 600,000 credentials in memory, most of them
+    saying the same few course IDs, modes and statuses.
+    """
+
+    __slots__ = ("record", "fields", "problems")
 
     def __init__(self, record: RawRecord, fields: dict, problems: list[Problem]):
         self.record, self.fields, self.problems = record, fields, problems
@@ -223,6 +241,8 @@ class _Checks:
 
     def identifier(self, field: str, value, required: bool = True) -> str | None:
         """Text that is a key or a path: as written, nothing around it."""
+        if type(value) is str and _PLAIN_IDENTIFIER.fullmatch(value):
+            return value  # the usual case, in one step: there are 8 identifiers in a record
         value = self.raw_text(field, value, required)
         if value is not None and (value[0].isspace() or value[-1].isspace()):
             self.problem(field, f"has white space at its start or end: {_shown(value)}")
@@ -279,7 +299,7 @@ class _Checks:
         if value is not None and value not in choices:
             self.problem(field, f"unknown value {_shown(value)} (one of: {', '.join(choices)})")
             return None
-        return value
+        return None if value is None else choices[choices.index(value)]
 
     def subject(self, credential_type: str | None, site: Site):
         """course_id + certificate_type for a course, program_id for a program."""
@@ -294,6 +314,8 @@ class _Checks:
                     self.problem("course_id", "is required for a course-certificate")
             elif course_id not in site.courses:
                 self.problem("course_id", f"unknown course {_shown(course_id)} (not in site.yml courses)")
+            else:
+                course_id = site.courses[course_id].id
             if mode is None:
                 if _absent(self.fields.get("certificate_type")):
                     self.problem("certificate_type",
@@ -303,6 +325,8 @@ class _Checks:
                              f"unknown value {_shown(mode)} (one of: {', '.join(CERTIFICATE_MODES)})")
             elif course_id in site.courses and mode not in site.courses[course_id].modes:
                 self.problem("certificate_type", f"{course_id} does not award {mode!r} certificates")
+            else:
+                mode = CERTIFICATE_MODES[CERTIFICATE_MODES.index(mode)]
         elif credential_type == PROGRAM_CERTIFICATE:
             if course_id is not None:
                 self.problem("course_id", "must be empty for a program-certificate")
@@ -313,6 +337,8 @@ class _Checks:
                     self.problem("program_id", "is required for a program-certificate")
             elif program_id not in site.programs:
                 self.problem("program_id", f"unknown program {_shown(program_id)} (not in site.yml programs)")
+            else:
+                program_id = site.programs[program_id].id
         return course_id, program_id, mode
 
     def revocation_reason(self, status: str | None) -> str | None:
@@ -332,15 +358,12 @@ class _Checks:
                 self.problem(field, "is required (an ISO date like 2026-03-31)")
             return None
         date = None
-        if isinstance(value, dt.datetime):
+        if isinstance(value, str):
+            date = _iso_date(value)
+        elif isinstance(value, dt.datetime):
             date = value.date()
         elif isinstance(value, dt.date):
             date = value
-        elif isinstance(value, str) and _DATE_PATTERN.fullmatch(value):
-            try:
-                date = dt.date.fromisoformat(value)
-            except ValueError:
-                pass
         if date is None:
             self.problem(field, f"must be an ISO date like 2026-03-31, got {_shown(value)}")
         elif date < EARLIEST_DATE:
@@ -357,26 +380,44 @@ class _Checks:
             return ()
         result = []
         for index, item in enumerate(value, start=1):
-            where = f"attributes[{index}]"
-            if not isinstance(item, dict):
-                self.problem(where, "must be a mapping with namespace, name and value")
-                continue
-            unknown = [k for k in item if k not in ("namespace", "name", "value")]
-            if unknown:
-                self.problem(where, f"unknown key {repr(unknown[0])[:60]} (known: namespace, name, value)")
-                continue
-            if _absent(item.get("namespace")) or _absent(item.get("name")) or _absent(item.get("value")):
-                self.problem(where, "needs namespace, name and value, all text")
-                continue
-            namespace = self.identifier(f"{where}.namespace", item["namespace"])
-            name = self.identifier(f"{where}.name", item["name"])
-            text = item["value"]
-            if isinstance(text, (int, float)) and not isinstance(text, bool) and math.isfinite(text):
-                text = str(text)  # a grade written as a number, e.g. YAML's value: 0.93
-            text = self.free_text(f"{where}.value", text, required=True)
-            if namespace is not None and name is not None and text is not None:
-                result.append(Attribute(namespace, name, text))
+            attribute = self.attribute(f"attributes[{index}]", item)
+            if attribute is not None:
+                result.append(attribute)
         return tuple(result)
+
+    def attribute(self, where: str, item) -> Attribute | None:
+        if not isinstance(item, dict):
+            self.problem(where, "must be a mapping with namespace, name and value")
+            return None
+        if not _ATTRIBUTE_KEYS.issuperset(item):
+            unknown = next(k for k in item if k not in _ATTRIBUTE_KEYS)
+            self.problem(where, f"unknown key {repr(unknown)[:60]} (known: namespace, name, value)")
+            return None
+        if _absent(item.get("namespace")) or _absent(item.get("name")) or _absent(item.get("value")):
+            self.problem(where, "needs namespace, name and value, all text")
+            return None
+        namespace = self.identifier(f"{where}.namespace", item["namespace"])
+        name = self.identifier(f"{where}.name", item["name"])
+        text = item["value"]
+        if isinstance(text, (int, float)) and not isinstance(text, bool) and math.isfinite(text):
+            text = str(text)  # a grade written as a number, e.g. YAML's value: 0.93
+        text = self.free_text(f"{where}.value", text, required=True)
+        if namespace is None or name is None or text is None:
+            return None
+        # A few names, in every record: one string object each (see the class's docstring).
+        return Attribute(sys.intern(namespace), sys.intern(name), text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_date(text: str) -> dt.date | None:
+    """The date `text` writes in ISO form, or None. Cached: awards come in batches, many
+    records share a date, and then they share one date object too."""
+    if _DATE_PATTERN.fullmatch(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    return None
 
 
 def _api_program_id(value, site: Site):
@@ -394,10 +435,9 @@ def _from_api_shape(record: RawRecord, site: Site) -> tuple[dict, list[Problem]]
     """
     api = record.fields
     problems = []
-    known = set(RECORD_FIELDS) | set(API_PASSTHROUGH_FIELDS) | {"credential", "created", "date_override"}
-    for key in api:
-        if key not in known:
-            problems.append(_problem(record, shown_key(key), "unknown field in a Credentials API record"))
+    if not _API_FIELDS.issuperset(api):
+        problems = [_problem(record, shown_key(key), "unknown field in a Credentials API record")
+                    for key in api if key not in _API_FIELDS]
     credential = api["credential"]
     fields = {k: api.get(k) for k in ("username", "full_name", "status", "revocation_reason", "expires")}
     uuid = api.get("uuid")

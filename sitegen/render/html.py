@@ -74,18 +74,29 @@ def share_links(site: Site, view: CertificateView) -> dict[str, str]:
 
 def credential_json(site: Site, view: CertificateView, credential: Credential,
                     signing: SigningFacts, pdf_sha256: str | None) -> bytes:
-    """The Credentials API public shape, plus what an employer's check needs."""
+    """The Credentials API's public fields of a credential (its UserCredential, the record's
+    field names), plus what an employer's check needs.
+
+    What the Credentials service fills from its database, a static site fills from what it
+    publishes: `credential_id` is the ID printed on the certificate, in its URL and in its
+    signed statement; `download_url` is the PDF's URL, or null when there is no PDF (revoked,
+    or a preview built without PDFs). `credential` is the API's nested form of the subject.
+    """
     if credential.is_course:
         subject = {"type": "course-run", "course_run_key": credential.course_id,
                    "mode": credential.certificate_type}
+        subject_fields = {"course_id": credential.course_id, "certificate_type": credential.certificate_type}
     else:
         subject = {"type": "program", "program_uuid": credential.program_id}
+        subject_fields = {"program_id": credential.program_id}
     data = {
         "uuid": credential.uuid,
+        "credential_id": credential.uuid,
         "username": credential.username,
         "full_name": credential.full_name,
         "credential": subject,
         "credential_type": credential.credential_type,
+        **subject_fields,
         "status": credential.status,
         "title": view.title,
         "organization": view.organization_name,
