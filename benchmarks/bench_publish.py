@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from s3server import DUMMY_ENV, s3_client  # noqa: E402
 from sitegen.model import PublishSettings  # noqa: E402
-from sitegen.publish.plan import MANIFEST_KEY  # noqa: E402
+from sitegen.publish.manifest import MANIFEST_DIR  # noqa: E402
 from sitegen.publish.sync import publish  # noqa: E402
 
 
@@ -136,7 +136,7 @@ class Counted:
         self.requests = len(lines)
         self.puts = sum(
             1 for method, path in lines
-            if method == b"PUT" and path.count(b"/") >= 2 and b"publish-manifest.json" not in path
+            if method == b"PUT" and path.count(b"/") >= 2 and b"/.sitegen/" not in path
         )
 
 
@@ -206,7 +206,8 @@ def main() -> None:
                 results["aws s3 sync"][name] = run_aws(args.aws_cli, build, "bench-awscli", server, aws_env)
             print(f"  done: {name}", flush=True)
 
-        manifest = s3.head_object(Bucket="bench-sitegen", Key=MANIFEST_KEY)["ContentLength"]
+        manifest = sum(item["Size"] for item in s3.list_objects_v2(
+            Bucket="bench-sitegen", Prefix=MANIFEST_DIR + "/").get("Contents", ()))
         print()
         print(f"{'scenario':36} {'sitegen: uploads / requests / s':>34} {'aws s3 sync: uploads / requests / s':>38}")
         for name, _ in scenarios:

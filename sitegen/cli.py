@@ -82,8 +82,10 @@ def _add_build(commands) -> None:
     parser.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: <site>/build)")
     parser.add_argument("--base-url", metavar="URL", help="override base_url from site.yml (previews)")
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per core)")
-    parser.add_argument("--shard", type=_shard, metavar="K/N",
-                        help="build only shard K of N (by credential UUID); shard 1 also builds shared pages")
+    parser.add_argument("--shard", metavar="K/N|auto",
+                        help="build only shard K of N of the credentials (shard 1 also builds the shared "
+                             "pages); auto: K and N from the CI matrix, Kubernetes Indexed Job or AWS Batch "
+                             "array job running this")
     parser.add_argument("--clean", action="store_true", help="delete the output folder first")
     parser.add_argument("--pages-only", action="store_true",
                         help="pages and JSON only: no PDFs, signatures or share images (quick previews)")
@@ -98,7 +100,7 @@ def _run_build(args) -> int:
     if args.jobs < 0:
         raise SitegenError("--jobs: must be 0 (one per core) or more")
     options = BuildOptions(site_dir=args.site.resolve(), out_dir=args.out, base_url=args.base_url,
-                           jobs=args.jobs, shard=args.shard, clean=args.clean, pages_only=args.pages_only,
+                           jobs=args.jobs, shard=_shard(args.shard), clean=args.clean, pages_only=args.pages_only,
                            site_name=args.site_name)
     reports = [report for _, report in build_sites(options)]
     for report in reports:
@@ -118,14 +120,11 @@ def _sites_json(reports) -> str:
                       indent=2, ensure_ascii=False)
 
 
-def _shard(text: str) -> tuple[int, int]:
-    try:
-        k, n = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected K/N like 2/4, got {text!r}") from None
-    if not 1 <= k <= n:
-        raise argparse.ArgumentTypeError(f"K must be between 1 and N, got {text!r}")
-    return k, n
+def _shard(text: str | None):
+    """--shard K/N or auto (read at run time, from the engine running the job); None: the whole site."""
+    from sitegen.shards import parse_shard
+
+    return None if text is None else parse_shard(text)
 
 
 def _add_serve(commands) -> None:
@@ -151,6 +150,9 @@ def _add_publish(commands) -> None:
                                              "objects are uploaded; only objects sitegen published are deleted.")
     _site_argument(parser)
     _site_name_argument(parser, "all of them, each from <out>/<name>/ to its own bucket")
+    parser.add_argument("--shard", metavar="K/N|auto",
+                        help="publish only the objects of shard K of N of the credentials, built with the same "
+                             "--shard (shard 1 also publishes the shared pages); auto: as for build")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     parser.add_argument("--endpoint-url", metavar="URL", help="S3-compatible endpoint (overrides site.yml and env)")
     parser.add_argument("--max-deletes", type=int, metavar="N", help="refuse if more objects would be deleted")
@@ -165,9 +167,10 @@ def _run_publish(args) -> int:
     from sitegen.load.purge_list import load_purge_list
     from sitegen.publish.sync import check_build, check_distinct_targets, publish
 
+    shard = _shard(args.shard)
     sites = select_sites(load_sites(args.site.resolve()), args.site_name)
     for site in sites:  # several sites: none is published unless all can be
-        check_build(site_output_folder(site, args.out, preview=False))
+        check_build(site_output_folder(site, args.out, preview=False), shard=shard)
     if len(sites) > 1:
         check_distinct_targets([site.publish for site in sites], args.endpoint_url, [site.key for site in sites])
     purge_list = load_purge_list(sites[0].root)
@@ -182,7 +185,7 @@ def _run_publish(args) -> int:
         reports.append(publish(site_output_folder(site, args.out, preview=False), site.publish,
                                dry_run=args.dry_run, endpoint_url=args.endpoint_url,
                                max_deletes=args.max_deletes, base_url=site.base_url, log=log,
-                               purged=purge_list.uuids_of_site(site.key)))
+                               purged=purge_list.uuids_of_site(site.key), shard=shard))
     if args.json:
         if len(reports) == 1:
             print(reports[0].to_json())
@@ -199,7 +202,7 @@ def _add_verify(commands) -> None:
                     "against the issuer YOU name (--site-url, --build-dir, --key, --fingerprint or "
                     "--issuers): a document cannot vouch for itself. Exit status 0 only when it is valid; "
                     "checked only against the site the document names, the verdict is 'unverified'.")
-    parser.add_argument("target", metavar="PDF_OR_URL")
+    parser.add_argument("target", metavar="PDF_OR_URL_OR_JSON")
     parser.add_argument("--site-url", metavar="URL",
                         help="the issuer's site, as you know it: its published key is trusted, and "
                              "credentials must be on it")
@@ -231,6 +234,8 @@ def _add_keys(commands) -> None:
     init.add_argument("--algorithm", choices=("ed25519", "rsa3072"), help="default: signing.algorithm in site.yml")
     init.add_argument("--name", help="key owner name (default: the site name)")
     init.add_argument("--email", help="key owner email (default: contact_email)")
+    init.add_argument("--vc-only", action="store_true",
+                      help="create only the Ed25519 key of the verifiable credentials (a rotation)")
     init.set_defaults(handler=_run_keys_init)
     export = keys.add_parser("export", help="print the public key and its fingerprint")
     _site_argument(export)
@@ -241,23 +246,35 @@ def _add_keys(commands) -> None:
 def _run_keys_init(args) -> int:
     from sitegen.load.config import load_site
     from sitegen.sign.keys import init_key
+    from sitegen.sign.vc_key import create_vc_key, vc_key_file
 
     site = load_site(args.site.resolve())
-    fingerprint = init_key(site.signing, site.root, algorithm=args.algorithm or site.signing.algorithm,
-                           name=args.name or site.name, email=args.email or site.contact_email)
-    print(f"Created signing key {fingerprint}")
-    print("Put it in site.yml (signing.key) or SITEGEN_SIGNING_KEY; keep GNUPGHOME out of the repository.")
+    vc_file, _, _ = vc_key_file(site.signing, site.root)
+    if not args.vc_only:
+        fingerprint = init_key(site.signing, site.root, algorithm=args.algorithm or site.signing.algorithm,
+                               name=args.name or site.name, email=args.email or site.contact_email)
+        print(f"Created signing key {fingerprint}")
+        print("Put it in site.yml (signing.key) or SITEGEN_SIGNING_KEY; keep GNUPGHOME out of the repository.")
+    if vc_file.exists() and not args.vc_only:
+        print(f"Kept the Ed25519 key of the verifiable credentials in {vc_file}")
+    else:
+        print(f"Created the Ed25519 key of the verifiable credentials in {create_vc_key(site.signing, site.root)}")
     return 0
 
 
 def _run_keys_export(args) -> int:
     from sitegen.load.config import load_site
     from sitegen.sign.keys import export_key
+    from sitegen.sign.vc_key import open_vc_key
+    from sitegen.vc import did_for_base_url, public_key_multibase
 
     site = load_site(args.site.resolve())
     fingerprint, armored = export_key(site.signing, site.root)
     print(f"Fingerprint: {fingerprint}")
     print(armored)
+    vc_key = open_vc_key(site.signing, site.root)
+    print(f"Verifiable credentials: issuer {did_for_base_url(site.base_url)}, "
+          f"Ed25519 key {public_key_multibase(vc_key.key.public_key())}")
     return 0
 
 

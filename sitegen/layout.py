@@ -47,6 +47,9 @@ CREDENTIAL_OUTPUTS: dict[str, OutputKind] = {kind.name: kind for kind in (
     # and status, named by its bytes (600k credentials, a few hundred cards).
     OutputKind("share_image", "cards/{sha256}.png", "signed", "the link preview card, shared",
                named_by="share_image", shared=True),
+    OutputKind("credential", "credentials/{uuid}/credential.json", "signed",
+               "Open Badges 3.0 verifiable credential (W3C VC 2.0, eddsa-rdfc-2022, issuer did:web)"),
+    OutputKind("assertion", "credentials/{uuid}/assertion.json", "always", "Open Badges 2.0 hosted assertion"),
     OutputKind("api", "api/v1/credentials/{uuid}", "always", "JSON in the Credentials API's public shape"),
     OutputKind("page", "credentials/{uuid}/index.html", "always", "the certificate page"),
 )}
@@ -59,6 +62,14 @@ KEYS_PAGE = "keys/index.html"
 VERIFY_PAGE = "verify/index.html"
 NOT_FOUND_PAGE = "404.html"
 ASSETS_DIR = "assets"
+# Folders whose names start with a dot that are published all the same (dot-folders are
+# otherwise bookkeeping, never uploaded): did:web resolves the DID document there.
+PUBLISHED_DOT_FOLDERS = (".well-known",)
+STATUS_LISTS_DIR = "status"  # the signed revocation lists of the verifiable credentials
+
+# Legacy edX certificates (sitegen/legacy/paths.py): the old agent's folders, at their old URLs.
+LEGACY_CERT_DIR = "cert"  # cert/<verify_uuid>/: verification pages (+ the old Certificate.pdf.sig)
+LEGACY_DOWNLOADS_DIR = "downloads"  # downloads/<download_uuid>/Certificate.pdf: never sitegen's
 
 # The output folders, relative to the project: what publish uploads, and previews
 # (pages only, or another base URL), which are kept apart so they can never be published.
@@ -71,9 +82,11 @@ STATE_FILE = f"{STATE_DIR}/state.json"
 LAST_BUILD_FILE = f"{STATE_DIR}/last-build.json"
 RECORDS_CACHE_DIR = f"{STATE_DIR}/records"
 IN_PROGRESS_FILE = f"{STATE_DIR}/build-in-progress"
+LEGACY_URL_MAP_FILE = f"{STATE_DIR}/legacy-url-map.csv"  # lists verify_uuids: never published
 
 _PAGE_FILE = re.compile(r"credentials/([0-9a-f]{32})/index\.html")
-_PAGE_ALIAS = re.compile(r"credentials/[0-9a-f]{32}/?")
+_PAGE_ALIAS = re.compile(r"(?:credentials|cert)/[0-9a-f]{32}/?")  # cert/: legacy verification pages
+_LEGACY_PAGE_FILE = re.compile(r"cert/([0-9a-f]{32})/index\.html")
 _SHARE_CARD = re.compile(r"cards/[0-9a-f]{64}\.png")
 
 
@@ -142,6 +155,14 @@ class CredentialPaths:
     def api(self) -> str:
         return self.output("api")
 
+    @property
+    def credential(self) -> str:
+        return self.output("credential")
+
+    @property
+    def assertion(self) -> str:
+        return self.output("assertion")
+
     def pdf_hash(self, pdf_sha256: str) -> str:
         return self.output("pdf_hash", pdf_sha256)
 
@@ -154,6 +175,13 @@ def pdf_hash_path(pdf_sha256: str) -> str:
 
 
 PDF_HASH_DIR = pdf_hash_path("0" * 64).rsplit("/", 1)[0]
+
+
+def status_list_path(number: int) -> str:
+    """The status list numbered `number` (from 1): each holds the bits of MIN_ENTRIES indexes."""
+    if not isinstance(number, int) or number < 1:
+        raise ValueError(f"not a status list number: {number!r}")
+    return f"{STATUS_LISTS_DIR}/{number}.json"
 
 
 def share_card_path(card_sha256: str) -> str:
@@ -179,10 +207,10 @@ def site_links() -> dict[str, str]:
 def page_aliases(key: str) -> tuple[str, ...]:
     """Bucket keys that also serve a certificate page, so the printed URL works with or
     without its slash on plain S3 (a file and a folder cannot share a name in build/)."""
-    match = _PAGE_FILE.fullmatch(key)
+    match = _PAGE_FILE.fullmatch(key) or _LEGACY_PAGE_FILE.fullmatch(key)
     if not match:
         return ()
-    folder = CredentialPaths(match.group(1)).folder
+    folder = key.removesuffix("/index.html")  # credentials/<uuid> or cert/<verify_uuid>
     return (folder, folder + "/")
 
 

@@ -68,6 +68,11 @@ class SigningSettings:
     # Which setting gave `key` and `gnupghome`, as error messages name it.
     key_source: str = "signing.key in site.yml"
     gnupghome_source: str = "signing.gnupghome in site.yml"
+    # The Ed25519 key of the verifiable credentials: a file (default: beside the OpenPGP key,
+    # in the GnuPG home), and the public keys of retired ones, still listed in the DID document.
+    vc_key_file: str | None = None
+    vc_key_file_source: str = "signing.vc_key_file in site.yml"
+    vc_previous_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,9 @@ class Site:
     contact_email: str | None = None
     index_certificate_pages: bool = False  # False: certificate pages say noindex
     content: str = "content"  # folder of the Markdown pages, relative to the project
+    # The learning platform's profile URL of a learner, "{username}" where the username goes:
+    # Open Badges 2.0 names a recipient by URL, email or phone, never by username.
+    learner_profile_url: str | None = None
     # A project may declare several sites (`sites:` in site.yml). `key` names this one
     # (`--site-name`; "" when the project is one site), and `served` holds the keys of the
     # organizations whose credentials it publishes. `organizations`, `courses` and
@@ -181,6 +189,7 @@ class Credential(NamedTuple):
     expires: dt.date | None = None
     revocation_reason: str | None = None
     attributes: tuple[Attribute, ...] = ()
+    revocation_date: dt.date | None = None  # when it was revoked, when the record says
     source: SourceLocation | None = None  # where the record is; not part of what it says
 
     @property

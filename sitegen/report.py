@@ -29,6 +29,7 @@ class BuildReport:
     preview: str | None = None  # why this build must never be published
     seconds: float = 0.0
     site: str = ""  # the site's name in a project of several sites
+    shard: str | None = None  # "K/N" when the build holds shard K of N of the credentials
 
     def summary(self) -> str:
         if self.input_problems:
@@ -56,6 +57,7 @@ class BuildReport:
             "signing": {"fingerprint": self.fingerprint, "development_key": self.development_key},
             "publishable": self.preview is None,
             "preview": self.preview,
+            "shard": self.shard,  # publish checks it is publishing the shard it was given
             "site_files_updated": self.pages_written,
             "seconds": round(self.seconds, 3),
             "credentials": dict(sorted(credentials.items())),

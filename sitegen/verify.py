@@ -96,6 +96,7 @@ class Verification:
     issued: dt.date | None = None
     expires: dt.date | None = None
     revocation_reason: str | None = None
+    revocation_date: dt.date | None = None
     credential_url: str | None = None
     fingerprint: str | None = None  # the key that signed the evidence
     source: str | None = None  # where the evidence came from: a build folder or a base URL
@@ -125,6 +126,7 @@ class Verification:
             ("Issued", self.issued and self.issued.isoformat()),
             ("Expires", self.expires and self.expires.isoformat()),
             ("Revocation reason", self.revocation_reason),
+            ("Revoked on", self.revocation_date and self.revocation_date.isoformat()),
             ("Credential ID", self.uuid),
             ("Credential URL", self.credential_url),
             ("Signing key", signer and (f"{signer} (from {self.key_source})" if self.key_source else signer)),
@@ -142,7 +144,7 @@ class Verification:
 
     def as_json(self) -> dict:
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        for name in ("issued", "expires"):
+        for name in ("issued", "expires", "revocation_date"):
             fields[name] = fields[name] and fields[name].isoformat()
         for name in ("trusted_keys", "warnings"):
             fields[name] = list(fields[name])
@@ -166,7 +168,8 @@ def verify(target: str | Path, *, build_dir: Path | None = None, base_url: str |
            key_file: Path | None = None, fingerprint: str | None = None,
            issuers: Path | Sequence[Issuer] | None = None, today: dt.date | None = None,
            gpg_binary: str = "gpg", timeout: float | None = None) -> Verification:
-    """Check a certificate PDF (a path) or a credential URL against the issuer the user names.
+    """Check a certificate PDF or Open Badges 3.0 credential (a path) or a credential URL
+    against the issuer the user names.
 
     The evidence is read from `build_dir` if given, else from `base_url`, else from the site
     the document names. It is trusted only through what the user gave: the build folder,
@@ -197,8 +200,7 @@ def verify(target: str | Path, *, build_dir: Path | None = None, base_url: str |
             raise SitegenError(f"{target}: no such file (give a certificate PDF or a credential URL)")
         data = path.read_bytes()
         if data.lstrip()[:1] in (b"{", b"["):
-            raise SitegenError(f"{target}: a JSON (Open Badges) credential; sitegen verify checks "
-                               "certificate PDFs and credential URLs only, for now")
+            return verify_badge(data, trust, today, str(target))
         uuid, named_base = pdf_claim(data)
         anchor = _anchor(trust, named_base)
         if anchor is None:
@@ -215,6 +217,59 @@ def verify(target: str | Path, *, build_dir: Path | None = None, base_url: str |
                                  source_named_by_document=anchor.named_by_document,
                                  warnings=tuple(warnings))
     return result if anchor.trusted else _unverified(result)
+
+
+def verify_badge(data: bytes, trust: _TrustOptions, today: dt.date, where: str) -> Verification:
+    """An Open Badges 3.0 credential (credential.json): its proof against its issuer's DID
+    document, its status list and its dates, read from the build or the site the user names."""
+    from sitegen.vc import build_fetcher, did_document_url, did_for_base_url, http_fetcher, verify_credential
+
+    try:
+        document = json.loads(data)
+        issuer = document["issuer"]["id"] if isinstance(document["issuer"], dict) else document["issuer"]
+        named_base = did_document_url(issuer).removesuffix(".well-known/did.json").removesuffix("did.json")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise SitegenError(f"{where}: not an Open Badges 3.0 credential (JSON with an issuer did:web)") from None
+    base = trust.base_url or named_base
+    if trust.base_url and issuer != did_for_base_url(trust.base_url):
+        return Verification(INVALID, f"issued by {issuer}, not by the site you named ({did_for_base_url(base)})",
+                            **_badge_facts(document))
+    if trust.build_dir is not None:
+        fetch, source, why = build_fetcher(base, trust.build_dir), str(trust.build_dir), \
+            "--build-dir: a local build, taken as the issuer's own"
+    else:
+        fetch, source = http_fetcher(trust.timeout), base
+        why = "--site-url: the issuer's site, as you named it" if trust.base_url else "nothing: the credential named it"
+    now = dt.datetime.combine(today, dt.time(12, 0), tzinfo=dt.UTC)
+    answer = verify_credential(data, fetch, now=now)
+    result = Verification(_BADGE_VERDICTS[answer.status], answer.reason, source=source, trust=why,
+                          source_named_by_document=trust.build_dir is None and not trust.base_url,
+                          **_badge_facts(document))
+    return result if trust.build_dir is not None or trust.base_url else _unverified(result)
+
+
+_BADGE_VERDICTS = {"valid": VALID, "revoked": REVOKED, "expired": EXPIRED, "invalid": INVALID, "unknown": UNKNOWN}
+
+
+def _badge_facts(document: dict) -> dict:
+    """What the report shows of a credential: as it claims it (the verdict says whether to believe it)."""
+    subject = document.get("credentialSubject") if isinstance(document.get("credentialSubject"), dict) else {}
+    achievement = subject.get("achievement") if isinstance(subject.get("achievement"), dict) else {}
+    issuer = document.get("issuer") if isinstance(document.get("issuer"), dict) else {}
+    named = parse_credential_url(str(document.get("id", "")).removesuffix("credential.json"))
+    return {
+        "uuid": named[1] if named else None,
+        "recipient": _text(subject.get("name")),
+        "title": _text(achievement.get("name")),
+        "issuer": _text(issuer.get("name")),
+        "issued": _date(str(document.get("validFrom", ""))[:10]),
+        "expires": _date(str(document.get("validUntil", ""))[:10]),
+        "credential_url": _text(document.get("id")),
+    }
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _unverified(result: Verification) -> Verification:
@@ -310,6 +365,7 @@ def _facts(fields: dict, uuid: str, fingerprint: str) -> dict:
         "expires": None if fields["expires"] == "never" else _date(fields["expires"]),
         "revocation_reason": None if fields["revocation_reason"] == NONE
         else fields["revocation_reason"],
+        "revocation_date": _date(fields["revocation_date"]) if fields["revocation_date"] != NONE else None,
         "credential_url": fields["credential_url"],
         "fingerprint": fingerprint,
     }

@@ -88,5 +88,5 @@ def output_files(out: Path) -> dict[str, bytes]:
     return {
         p.relative_to(out).as_posix(): p.read_bytes()
         for p in sorted(out.rglob("*"))
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(out).parts)
+        if p.is_file() and not any(part.startswith(".") and part != ".well-known" for part in p.relative_to(out).parts)
     }

@@ -63,8 +63,14 @@ def stop_agent(home: Path) -> None:
 
 @pytest.fixture(scope="session")
 def gpg_key(tmp_path_factory) -> ThrowawayKey:
+    """An OpenPGP key in a throw-away GnuPG home, with the Ed25519 key of the verifiable
+    credentials beside it, where `sitegen keys init` puts it."""
+    from sitegen.sign.vc_key import VC_KEY_FILE_NAME
+    from sitegen.vc import new_key, save_key
+
     home = new_home(tmp_path_factory.mktemp("gnupg"))
     key = ThrowawayKey(home, make_key(home, extra=("--faked-system-time", KEY_CREATED)))
+    save_key(new_key(), home / VC_KEY_FILE_NAME)
     yield key
     stop_agent(home)
 
@@ -72,5 +78,5 @@ def gpg_key(tmp_path_factory) -> ThrowawayKey:
 @pytest.fixture
 def no_signing_env(monkeypatch):
     """Tests choose their key; the environment of whoever runs them must not."""
-    monkeypatch.delenv("SITEGEN_GNUPGHOME", raising=False)
-    monkeypatch.delenv("SITEGEN_SIGNING_KEY", raising=False)
+    for name in ("SITEGEN_GNUPGHOME", "SITEGEN_SIGNING_KEY", "SITEGEN_VC_KEY", "SITEGEN_VC_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)

@@ -133,7 +133,7 @@ class Request:
         return (
             self.method == "PUT"
             and bare.count("/") >= 2
-            and "publish-manifest.json" not in bare
+            and "/.sitegen/" not in bare
         )
 
 

@@ -18,7 +18,7 @@ from test_crash_safety import _many_records
 
 ZOE = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"  # awards.csv, line 2
 CSV = "credentials_data/awards.csv"
-KINDS = ("pdf", "signature", "pdf_hash", "statement", "share_image", "api", "page")
+KINDS = ("pdf", "signature", "pdf_hash", "statement", "share_image", "credential", "assertion", "api", "page")
 
 
 def build_json(sitegen, site, out, *extra):

@@ -35,7 +35,8 @@ def test_every_credential_has_all_its_files(full_build):
     folder = out / "credentials" / VALID
     for name in ("index.html", "certificate.pdf", "certificate.pdf.sig", "statement.txt.asc"):
         assert (folder / name).is_file(), name
-    assert sorted(os.listdir(folder)) == ["certificate.pdf", "certificate.pdf.sig", "index.html", "statement.txt.asc"]
+    assert sorted(os.listdir(folder)) == ["assertion.json", "certificate.pdf", "certificate.pdf.sig", "credential.json",
+                                          "index.html", "statement.txt.asc"]
     assert (out / "keys/signing-key.asc").read_text().startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
 
 

@@ -34,7 +34,8 @@ from s3server import (  # noqa: F401  (fixtures)
 from sitegen.errors import SitegenError
 from sitegen.load.config import load_site
 from sitegen.model import CachePolicy, PublishSettings
-from sitegen.publish.plan import MANIFEST_KEY, collapse_paths, invalidation_paths
+from sitegen.publish.manifest import MANIFEST_DIR, manifest_key
+from sitegen.publish.plan import collapse_paths, invalidation_paths
 from sitegen.publish.sync import PublishTarget, RetryPolicy, publish, resolve_target
 from siteyml import write_site
 
@@ -101,7 +102,7 @@ def write_build(build: Path, tree: dict[str, bytes], *, ok: bool = True, dev: bo
         ".sitegen/state.json": b"{}",
         ".DS_Store": b"junk",
         "credentials/.keep": b"",
-        ".well-known/security.txt": b"Contact: x",
+        ".idea/workspace.xml": b"<project/>",
     }
     for rel, data in {**tree, **extra}.items():
         path = build / rel
@@ -140,6 +141,12 @@ def listing(s3, bucket: str, prefix: str = "") -> dict[str, dict]:
         for item in page.get("Contents", ()):
             items[item["Key"][len(prefix) :]] = item
     return items
+
+
+def manifests(s3, bucket: str) -> dict[str, dict]:
+    """The publish manifest, partition by partition: key -> its JSON."""
+    keys = [k for k in listing(s3, bucket) if k.startswith(MANIFEST_DIR + "/")]
+    return {k: json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in keys}
 
 
 def snapshot(s3, bucket: str) -> dict[str, tuple]:
@@ -212,7 +219,8 @@ def test_first_publish_uploads_everything_and_never_build_state(build, settings,
     assert bucket_objects(s3, bucket) == expected_objects(tree)
     assert report.uploaded == len(expected_objects(tree)) and report.unchanged == 0
     keys = set(bucket_objects(s3, bucket, include_state=True))
-    assert keys - set(expected_objects(tree)) == {MANIFEST_KEY}  # no .sitegen/last-build.json, no dot-files
+    extra = keys - set(expected_objects(tree))  # no .sitegen/last-build.json, no dot-files
+    assert extra and all(k.startswith(MANIFEST_DIR + "/") for k in extra)
 
 
 def test_touching_every_file_uploads_nothing(build, settings, s3, bucket):
@@ -226,7 +234,8 @@ def test_touching_every_file_uploads_nothing(build, settings, s3, bucket):
 
     assert again.uploaded == 0 and again.deleted == 0
     assert again.unchanged == first.uploaded
-    assert again.requests == 2  # one listing page, one manifest read: no HEAD per object
+    # one listing page, one read per partition of the manifest: no HEAD per object
+    assert again.requests == 1 + len(manifests(s3, bucket))
 
 
 def test_one_new_credential_uploads_only_its_objects_and_aliases(build, settings, s3, bucket):
@@ -347,14 +356,14 @@ def test_objects_sitegen_did_not_publish_are_never_deleted(build, settings, s3, 
 
 def test_manifest_does_not_list_credential_ids(build, settings, s3, bucket):
     run(write_build(build, site_tree(UUIDS[:3])), settings)
-    manifest = s3.get_object(Bucket=bucket, Key=MANIFEST_KEY)["Body"].read().decode()
-    assert not any(u in manifest for u in UUIDS[:3])
-    assert len(json.loads(manifest)["objects"]) == len(expected_objects(site_tree(UUIDS[:3])))
+    parts = manifests(s3, bucket)
+    assert not any(u in json.dumps(parts) for u in UUIDS[:3])
+    assert sum(len(m["objects"]) for m in parts.values()) == len(expected_objects(site_tree(UUIDS[:3])))
 
 
 def test_an_unreadable_manifest_stops_publish_before_any_change(build, settings, s3, bucket):
     run(write_build(build, site_tree(UUIDS[:1])), settings)
-    s3.put_object(Bucket=bucket, Key=MANIFEST_KEY, Body=b"{not json")
+    s3.put_object(Bucket=bucket, Key=manifest_key("shared"), Body=b"{not json")
     write_build(build, site_tree(UUIDS[1:2]))
     before = snapshot(s3, bucket)
 
@@ -629,8 +638,9 @@ def test_failed_invalidation_is_retried_by_the_next_publish(build, settings, s3,
         run(build, replace(settings, cdn_distribution_id="NOSUCHDIST"))
     assert bucket_objects(s3, bucket) == expected_objects(site_tree(UUIDS[:2], version="2"))
     # the pending paths are kept for the retry, without naming any credential
-    manifest = s3.get_object(Bucket=bucket, Key=MANIFEST_KEY)["Body"].read().decode()
-    assert json.loads(manifest)["invalidation"]["paths"] and not any(u in manifest for u in UUIDS)
+    parts = manifests(s3, bucket)
+    assert any(m["invalidation"] and m["invalidation"]["paths"] for m in parts.values())
+    assert not any(u in json.dumps(parts) for u in UUIDS)
 
     report = run(build, replace(settings, cdn_distribution_id=distribution))
     assert report.uploaded == 0 and report.invalidation_id

@@ -3,10 +3,12 @@ refusals change nothing; the next build withdraws the credential; a kill never l
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from bs4 import BeautifulSoup
 from sitegen.commands.revoke import run_revoke
 from sitegen.lifecycle.revoke import RevokeRefused, revoke
 
+DAY = "2026-11-22"  # the date revoke writes (a CSV file without a revocation_date column gets none)
 REASON = 'Grade obtained by fraud, "confirmed" by the board'
 A = "a" * 32
 B = "b" * 32
@@ -126,30 +129,38 @@ FORMAT_CASES = {
     "csv-cr-only": ("awards.csv", CSV_LF.replace("\n", "\r"), C, REASON, 4, lambda t: changed(
         t, "verified,awarded,2026-03-03,\r", f"verified,revoked,2026-03-03,{CSV_REASON}\r")),
     "jsonl-compact": ("more.jsonl", JSONL, A, REASON, 1, lambda t: changed(
-        t, '"status":"awarded",', f'"status":"revoked","revocation_reason":{JSON_REASON},')),
+        t, '"status":"awarded",',
+        f'"status":"revoked","revocation_reason":{JSON_REASON},"revocation_date":"{DAY}",')),
     "jsonl-spaced": ("more.jsonl", JSONL, B, REASON, 3, lambda t: changed(
-        t, '"status": "awarded", ', f'"status": "revoked", "revocation_reason": {JSON_REASON}, ')),
+        t, '"status": "awarded", ',
+        f'"status": "revoked", "revocation_reason": {JSON_REASON}, "revocation_date": "{DAY}", ')),
     "json-list-last-member": ("list.json", JSON_LIST, B, REASON, 7, lambda t: changed(
         t, '    "status": "awarded"\n  }\n',
-        f'    "status": "revoked",\n    "revocation_reason": {JSON_REASON}\n  }}\n')),
+        f'    "status": "revoked",\n    "revocation_reason": {JSON_REASON},\n'
+        f'    "revocation_date": "{DAY}"\n  }}\n')),
     "json-object-ascii": ("one.json", JSON_OBJECT, A, "Fraude confirmée", 1, lambda t: changed(
-        t, '"status": "awarded", ', '"status": "revoked", "revocation_reason": "Fraude confirm\\u00e9e", ')),
+        t, '"status": "awarded", ',
+        f'"status": "revoked", "revocation_reason": "Fraude confirm\\u00e9e", "revocation_date": "{DAY}", ')),
     "api-results-hyphenated": ("api.json", API_EXPORT, API_UUID.replace("-", ""), REASON, None, lambda t: changed(
         t, f'"status": "awarded", "uuid": "{API_UUID}",\n      "revocation_reason": null,',
-        f'"status": "revoked", "uuid": "{API_UUID}",\n      "revocation_reason": {JSON_REASON},')),
+        f'"status": "revoked", "revocation_date": "{DAY}", "uuid": "{API_UUID}",\n'
+        f'      "revocation_reason": {JSON_REASON},')),
     "yaml-comments-quotes-merge-key": ("hand.yml", YAML_HAND, B, REASON, 11, lambda t: changed(
         t, '  status: "awarded"   # after the resit\n',
-        f'  status: "revoked"   # after the resit\n  revocation_reason: {REASON}\n')),
+        f'  status: "revoked"   # after the resit\n  revocation_reason: {REASON}\n  revocation_date: \'{DAY}\'\n')),
     "yaml-reason-that-needs-quotes": ("one.yml", f"uuid: {A}\nstatus: 'awarded'\nissued: 2026-03-01\n", A, "yes",
                                       1, lambda t: changed(t, "status: 'awarded'\n",
-                                                           "status: 'revoked'\nrevocation_reason: 'yes'\n")),
+                                                           "status: 'revoked'\nrevocation_reason: 'yes'\n"
+                                                           f"revocation_date: '{DAY}'\n")),
     "yaml-crlf-comment-after-status": ("crlf.yml", YAML_CRLF, A, REASON, 1, lambda t: changed(
-        t, "  status: awarded # note\r\n", f"  status: revoked # note\r\n  revocation_reason: {REASON}\r\n")),
+        t, "  status: awarded # note\r\n", f"  status: revoked # note\r\n  revocation_reason: {REASON}\r\n"
+        f"  revocation_date: '{DAY}'\r\n")),
     "yaml-flow-crlf": ("flow.yaml", YAML_FLOW, A, REASON, 1, lambda t: changed(
-        t, "status: awarded, issued", f"status: revoked, revocation_reason: '{REASON}', issued")),
+        t, "status: awarded, issued",
+        f"status: revoked, revocation_reason: '{REASON}', revocation_date: '{DAY}', issued")),
     "yaml-null-reason-no-final-newline": ("flow.yaml", YAML_FLOW, B, REASON, 2, lambda t: changed(
         t, "    revocation_reason:\r\n    status: awarded",
-        f"    revocation_reason: {REASON}\r\n    status: revoked")),
+        f"    revocation_reason: {REASON}\r\n    status: revoked\r\n    revocation_date: '{DAY}'")),
 }
 OTHER_FILE = CSV_LF.replace(A, "d" * 32).replace(B, "e" * 32).replace(C, "f" * 32).encode()
 
@@ -159,7 +170,7 @@ def test_revoke_changes_only_the_record_fields(tmp_path, case):
     name, original, uuid, reason, line, expect = case
     site = records_folder(tmp_path, {name: original.encode("utf-8"), "other.csv": OTHER_FILE})
 
-    result = revoke(site, uuid, reason)
+    result = revoke(site, uuid, reason, today=dt.date.fromisoformat(DAY))
 
     assert (site / "credentials_data" / name).read_bytes() == expect(original).encode("utf-8")
     assert (site / "credentials_data/other.csv").read_bytes() == OTHER_FILE
@@ -180,7 +191,9 @@ def test_command_prints_one_line_with_where_and_what_next(tmp_path, capsys):
     assert run_revoke(site, C, "  Issued in error  ") == 0
     out = capsys.readouterr().out
     assert out.count("\n") == 1
-    assert out.startswith(f"credentials_data/awards.csv:4: revoked {C};") and "rebuild and publish" in out
+    # This CSV file has no revocation_date column: the command says the date is left out.
+    assert out.startswith(f"credentials_data/awards.csv:4: revoked {C} (no date: the file has no "
+                          "revocation_date column);") and "rebuild and publish" in out
     assert "revoked,2026-03-03,Issued in error\n" in (site / "credentials_data/awards.csv").read_text()
 
 
@@ -293,7 +306,7 @@ def test_a_program_certificate_is_revoked_then_purged_like_a_course_one(sample_s
     assert run_revoke(sample_site, PROGRAM, REASON) == 0
     assert sitegen("build", "--site", sample_site, "--out", out, "--pages-only").code == 0
     page = BeautifulSoup((folder / "index.html").read_text(), "html.parser").get_text()
-    assert f"Revoked: {REASON}" in page and "प्रिया शर्मा" in page
+    assert re.search(rf"Revoked on \d+ \w+ 20\d\d: {re.escape(REASON)}", page) and "प्रिया शर्मा" in page
     api = json.loads((out / "api/v1/credentials" / PROGRAM).read_text())
     assert api["status"] == "revoked" and api["credential"]["type"] == "program"
 
@@ -303,6 +316,60 @@ def test_a_program_certificate_is_revoked_then_purged_like_a_course_one(sample_s
     notice = (folder / "index.html").read_text()
     assert "no longer available" in notice and "प्रिया" not in notice
     assert not (out / "api/v1/credentials" / PROGRAM).exists()
+
+
+def test_the_revocation_date_reaches_page_json_and_statement(sample_site, sitegen):
+    """revoke writes the date (UTC); the page, the API JSON and the signed statement say it."""
+    assert run_revoke(sample_site, PROGRAM, REASON) == 0
+    written = json.loads((sample_site / "credentials_data/more.jsonl").read_text().splitlines()[1])
+    today = dt.datetime.now(dt.UTC).date()
+    assert written["revocation_date"] == today.isoformat()
+    out = sample_site / "build"
+    assert sitegen("build", "--site", sample_site, "--out", out, "--pages-only").code == 0
+    api = json.loads((out / "api/v1/credentials" / PROGRAM).read_text())
+    assert api["verification"]["revocation_date"] == today.isoformat()
+    page = BeautifulSoup((out / "credentials" / PROGRAM / "index.html").read_text(), "html.parser").get_text()
+    assert f"Revoked on {today.day} {today:%B %Y}" in page
+
+
+def test_statements_carry_the_revocation_date_and_version_1_ones_still_read():
+    from sitegen.sign.statement import FIELDS, HEADER, HEADER_V1, parse_statement
+
+    values = {key: f"value of {key}" for _, key in FIELDS} | {"revocation_date": "2026-11-20"}
+    lines = [f"{label}: {values[key]}" for label, key in FIELDS]
+    assert parse_statement("\n".join([HEADER, "", *lines, "", "How to check."]))["revocation_date"] == "2026-11-20"
+    old = [line for line in lines if not line.startswith("Revocation date:")]
+    assert parse_statement("\n".join([HEADER_V1, "", *old, "", "How to check."]))["revocation_date"] == "none"
+    with pytest.raises(ValueError):  # a version 2 statement must have it
+        parse_statement("\n".join([HEADER, "", *old, "", "How to check."]))
+
+
+@pytest.mark.parametrize(("status", "date", "message"), [
+    ("awarded", "2026-03-02", "revocation_date: is only for revoked credentials (status is awarded)"),
+    ("revoked", "2026-02-01", "revocation_date: 2026-02-01 is before issued 2026-03-01"),
+    ("revoked", "2026-13-01", "revocation_date: must be an ISO date like 2026-03-31, got '2026-13-01'"),
+])
+def test_a_wrong_revocation_date_is_one_line_naming_the_field(sample_site, status, date, message):
+    from sitegen.load.config import load_site
+    from sitegen.load.records import RawRecord
+    from sitegen.load.validate import validate_record
+    from sitegen.model import SourceLocation
+
+    fields = {"uuid": A, "username": "ann", "full_name": "Ann", "credential_type": "program-certificate",
+              "program_id": "data-science", "status": status, "issued": "2026-03-01", "revocation_date": date,
+              **({"revocation_reason": "Error"} if status == "revoked" else {})}
+    credential, problems = validate_record(RawRecord(fields, SourceLocation("x.jsonl", 3)), load_site(sample_site))
+    assert credential is None and [str(p) for p in problems] == [f"x.jsonl:3: {message}"]
+
+
+def test_a_revocation_date_in_the_future_is_refused():
+    from sitegen.load.validate import future_problems
+    from sitegen.model import Credential, SourceLocation
+
+    future = Credential(A, "ann", "Ann", "program-certificate", "revoked", dt.date(2026, 3, 1), program_id="p",
+                        revocation_reason="x", revocation_date=dt.date(2026, 12, 1), source=SourceLocation("x.csv", 2))
+    assert [str(p) for p in future_problems([future], dt.date(2026, 11, 22))] == [
+        "x.csv:2: revocation_date: 2026-12-01 is in the future (today is 2026-11-22, UTC)"]
 
 
 # -- kill -9 in the middle, or two at once: the records file is whole, no edit is lost --

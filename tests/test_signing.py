@@ -349,6 +349,7 @@ def test_statement_has_every_field_in_order(tmp_path):
         "issuer": "Example University", "site": "Example Verify", "recipient": "Ada Lovelace",
         "credential": "Computing 101", "type": "Course certificate", "mode": "Verified Certificate",
         "issued": "2024-05-01", "expires": "2027-01-01", "status": "valid", "revocation_reason": "none",
+        "revocation_date": "none",
         "credential_id": "0123456789abcdef0123456789abcdef",
         "credential_url": "https://verify.example.org/credentials/0123456789abcdef0123456789abcdef/",
         "pdf_sha256": "ab" * 32, "signing_key": "F" * 40,

@@ -182,7 +182,7 @@ sites:
      "site.yml:8: sites.a.base_url: must be an http(s) URL like https://verify.example.org/, got 'ftp://x/'"),
     ("  a:\n    organizations: [acmex]\n    colour: red\n",
      "site.yml:9: sites.a.colour: unknown key (known: organizations, name, base_url, platform_name, theme, "
-     "language, contact_email, content, index_certificate_pages, signing, publish)"),
+     "language, contact_email, content, learner_profile_url, index_certificate_pages, signing, publish)"),
     ("  a:\n    organizations: [acmex]\n    content: ../elsewhere\n",
      "site.yml:9: sites.a.content: must be a folder inside the project folder"),
 ])

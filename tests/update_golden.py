@@ -16,6 +16,8 @@ read in a diff, is replaced as follows:
   spacing and case;
 - the SHA-256 of credentials/<uuid>/certificate.pdf becomes SHA256-OF-PDF-<uuid>, in
   texts and in file names (api/v1/pdf-sha256/);
+- the Ed25519 public key of the verifiable credentials becomes ED25519-PUBLIC-KEY-MULTIBASE,
+  and each proof value PROOF-VERIFIED, once every credential.json has been verified;
 - a signature block (certificate.pdf.sig, the end of statement.txt.asc) becomes one line
   saying what `gpg --verify` reports with the published key: good or not, and when made;
 - the public key block (keys/signing-key.asc, and where pages show it) becomes one line
@@ -36,6 +38,7 @@ import datetime as dt
 import hashlib
 import html
 import io
+import json
 import os
 import re
 import shutil
@@ -51,6 +54,8 @@ if str(REPO) not in sys.path:
 
 from conftest import output_files  # noqa: E402
 from gpgkeys import KEY_CREATED, gpg, make_key, new_home, stop_agent  # noqa: E402
+from sitegen.sign.vc_key import VC_KEY_FILE_NAME  # noqa: E402
+from sitegen.vc import new_key, save_key  # noqa: E402
 
 GOLDEN = TESTS / "golden" / "sample_site"
 # After every issue date in the sample and one expiry. Issue dates must also stay in the
@@ -94,9 +99,13 @@ def golden_files(out: Path, fingerprint: str, work: Path) -> dict[str, bytes]:
                   for path, data in files.items() if path.endswith("/certificate.pdf")}
     pdf_hashes.update(_card_placeholders(files))
 
+    vc_placeholders = _vc_placeholders(out, files)
+
     def without_hashes(text: str) -> str:
         for digest, placeholder in pdf_hashes.items():
             text = text.replace(digest, placeholder)
+        for value, placeholder in vc_placeholders.items():
+            text = text.replace(value, placeholder)
         return text
 
     result = {}
@@ -191,6 +200,26 @@ def _describe_pdf(pdf: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _vc_placeholders(out: Path, files: dict[str, bytes]) -> dict[str, str]:
+    """The Ed25519 key (a throw-away one per run) and every proof value it made, replaced by
+    what was checked: each credential.json verified, by its issuer's DID document and its
+    status list (whose own proof the check verifies too), as of TODAY."""
+    from sitegen.vc import build_fetcher, verify_credential
+
+    did = json.loads(files[".well-known/did.json"])
+    key = did["verificationMethod"][0]["publicKeyMultibase"]
+    base = "https://" + did["id"].removeprefix("did:web:").replace(":", "/") + "/"
+    now = dt.datetime.combine(TODAY, dt.time(12, 0), tzinfo=dt.UTC)
+    placeholders = {key: "ED25519-PUBLIC-KEY-MULTIBASE"}
+    for path, data in files.items():
+        if path.endswith("/credential.json"):
+            verdict = verify_credential(data, build_fetcher(base, out), now=now)
+            assert verdict.status in ("valid", "revoked", "expired"), (path, verdict)
+        for value in re.findall(rb'"proofValue": "(z[1-9A-HJ-NP-Za-km-z]+)"', data):
+            placeholders[value.decode()] = "PROOF-VERIFIED"
+    return placeholders
+
+
 def _card_placeholders(files: dict[str, bytes]) -> dict[str, str]:
     """Each share card's SHA-256 (its file name) -> SHA256-OF-CARD-<the first credential
     whose page shows it>: the bytes of a rendered PNG follow the rasteriser's version."""
@@ -252,6 +281,7 @@ def main() -> None:
         home = new_home(Path(tmp) / "gnupg")
         try:
             fingerprint = make_key(home, extra=("--faked-system-time", KEY_CREATED))
+            save_key(new_key(), home / VC_KEY_FILE_NAME)  # the verifiable credentials' key, beside it
             files = build_golden(Path(tmp), home, fingerprint)
         finally:
             stop_agent(home)

@@ -34,6 +34,7 @@ from sitegen.layout import (
     VERIFY_PAGE,
     CredentialPaths,
 )
+from sitegen.legacy.stage import LegacyBuild, build_legacy, load_legacy_build
 from sitegen.load.config import load_sites, select_sites
 from sitegen.load.content import ContentPage, load_content_pages
 from sitegen.load.project_files import input_folders, links_outside_the_project, site_images
@@ -42,12 +43,16 @@ from sitegen.load.record_cache import LoadedCredentials, load_credentials
 from sitegen.model import Site
 from sitegen.plan.build_plan import BuildPlan, plan_build, site_settings_digest
 from sitegen.plan.state import BuildState, CredentialState
+from sitegen.plan.status_indexes import StatusIndexes, load_status_indexes
 from sitegen.progress import Progress
+from sitegen.render.badges import Badges
 from sitegen.render.credential import CredentialRenderer
 from sitegen.render.html import SigningFacts, content_page, keys_page, not_found_page, verify_page, withdrawn_page
 from sitegen.render.theme import Theme
 from sitegen.report import BuildReport
+from sitegen.shards import Shard
 from sitegen.sign.gpg import Signer, locate_key
+from sitegen.sign.vc_key import VcKey
 from sitegen.write.credential import CredentialWriter, output_paths
 from sitegen.write.files import OutputTree, remove_file, sweep_temporary_files
 
@@ -61,7 +66,7 @@ class BuildOptions:
     out_dir: Path | None = None  # default: <site>/build (a project of several sites: <out>/<site name>)
     base_url: str | None = None
     jobs: int = 0  # 0: one per core
-    shard: tuple[int, int] | None = None
+    shard: Shard | None = None  # None: the whole site
     clean: bool = False
     pages_only: bool = False  # no PDFs, no signatures: quick previews
     today: dt.date | None = None
@@ -100,6 +105,9 @@ class _SiteBuild:
     loaded: LoadedCredentials
     purged: frozenset[str]
     signer: Signer | None
+    vc_key: VcKey | None  # signs the verifiable credentials (signed builds)
+    indexes: StatusIndexes  # each credential's bit in the status lists
+    legacy: LegacyBuild | None = None  # legacy edX PDF certificates (sitegen/legacy/)
 
 
 def build_sites(options: BuildOptions) -> list[tuple[Site, BuildReport]]:
@@ -124,10 +132,12 @@ def _prepare(site: Site, options: BuildOptions) -> _SiteBuild:
     _refuse_dangerous_output(site, out)
     _refuse_preview_over_publishable(out, options.preview)
     cache_root = out.parent if site.key else out  # one record cache for all sites of a project
-    pages, loaded, purged = _load_inputs(site, cache_root)  # bad input: InputProblems, nothing written
+    pages, loaded, purged, indexes = _load_inputs(site, cache_root)  # bad input: InputProblems, nothing written
+    legacy = load_legacy_build(site)  # a bad row of a legacy export: InputProblems too
     signer = None if options.pages_only else _open_signer(site)  # a bad key: nothing written either
+    vc_key = None if options.pages_only else _open_vc_key(site)
     own = site.own_part() if site.key else site  # from here on, nothing of another site's
-    return _SiteBuild(own, out, pages, loaded, purged, signer)
+    return _SiteBuild(own, out, pages, loaded, purged, signer, vc_key, indexes, legacy)
 
 
 def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
@@ -143,25 +153,36 @@ def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
     signing = SigningFacts.of(signer)
     theme = Theme(site)
     report = BuildReport(fingerprint=signing.fingerprint, development_key=signing.development_key,
-                         preview=options.preview, site=site.key)
+                         preview=options.preview, site=site.key,
+                         shard=str(options.shard) if options.shard else None)
 
     state = BuildState.load(out)
     state_was_lost = not state.credentials and (out / CREDENTIALS_DIR).is_dir()
     renderer_digest = "" if options.pages_only else _pdf_renderer_fingerprint()
-    settings = site_settings_digest(site, signing.fingerprint, signer is not None, renderer_digest)
+    settings = _with_status_index(
+        site_settings_digest(site, signing.fingerprint, signer is not None, renderer_digest, _vc_public_key(job)),
+        job.indexes)
     plan = plan_build(job.loaded.credentials, job.loaded.record_digests, state, settings, _theme_file_digest(theme),
                       today, out, options.shard, signed=signer is not None, purged=job.purged)
     _restamp(plan, state)
-    credential_job = CredentialJob(CredentialRenderer(site, theme, signing, today, signer is not None), signer,
-                                   CredentialWriter(tree))
+    badges = Badges(site, theme, job.indexes, job.vc_key)
+    if job.vc_key is not None and (options.shard is None or options.shard.publishes_shared):
+        job.indexes.save(site.root)  # new indexes, before any credential names them (see status_indexes.py)
+    credential_job = CredentialJob(CredentialRenderer(site, theme, signing, today, signer is not None, badges),
+                                   signer, CredentialWriter(tree))
     _build_credentials(plan, state, credential_job, options, report, out)
     _remove_credentials(plan.removed, state, credential_job.writer, report)
     _erase_purged(plan.purged, state, credential_job.writer, theme, report)
+    if job.legacy and (options.shard is None or options.shard.publishes_shared):  # shared pages: shard 1's
+        build_legacy(job.legacy, theme, tree, report.pages_written)
     if not options.preview:
         _erase_purged_from_previews(site, plan.purged)
     shared_before = list(state.shared_pages)
-    if options.shard is None or options.shard[0] == 1:
-        _write_site_pages(theme, job.pages, signer, signing, state, tree, report)
+    if options.shard is None or options.shard.publishes_shared:
+        _write_site_pages(theme, job.pages, signer, signing, state, tree, report,
+                          badges.site_files(job.loaded.credentials, today))
+    else:  # the assets its pages link to: its publish adds those missing before its pages
+        _write_theme_assets(theme, state, tree, report)
     if report.errors or state_was_lost:
         # A write that failed half-way, or entries of PDFs that no state remembers.
         _remove_unowned_pdf_hashes(state, tree)
@@ -175,7 +196,8 @@ def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
     return report
 
 
-def _load_inputs(site: Site, cache_root: Path) -> tuple[list[ContentPage], LoadedCredentials, frozenset[str]]:
+def _load_inputs(site: Site, cache_root: Path) -> tuple[list[ContentPage], LoadedCredentials, frozenset[str],
+                                                        StatusIndexes]:
     """Content pages, this site's valid credentials and the IDs it must erase, or every
     problem found in the project's inputs at once."""
     problems = links_outside_the_project(site)
@@ -184,11 +206,15 @@ def _load_inputs(site: Site, cache_root: Path) -> tuple[list[ContentPage], Loade
     pages, problems = load_content_pages(site.root, site.content)
     loaded = load_credentials(site, cache_root)
     purge_list = load_purge_list(site.root)
-    problems += loaded.problems + purge_list.problems + _purged_records(purge_list, loaded)
+    indexes = load_status_indexes(site.root)
+    problems += loaded.problems + purge_list.problems + _purged_records(purge_list, loaded) + indexes.problems
     if problems:
         raise InputProblems(problems)
+    # Over every site's credentials, before they are shared out: whichever site or shard
+    # a build makes, the same credential gets the same index.
+    indexes.assign(loaded.credentials)
     loaded.keep_only(site.owns)  # records are checked against every site, built by their own
-    return pages, loaded, frozenset(purge_list.uuids_of_site(site.key))
+    return pages, loaded, frozenset(purge_list.uuids_of_site(site.key)), indexes
 
 
 def _purged_records(purge_list: PurgeList, loaded: LoadedCredentials) -> list[Problem]:
@@ -216,6 +242,27 @@ def _open_signer(site: Site) -> Signer:
 
     warn_if_slow_pdfs()  # a signed build makes PDFs: say once if they will be slow
     return GpgSigner.open(site.signing, site.root, allow_development_key=True)
+
+
+def _open_vc_key(site: Site) -> VcKey:
+    from sitegen.sign.vc_key import open_vc_key
+
+    return open_vc_key(site.signing, site.root)
+
+
+def _vc_public_key(job: _SiteBuild) -> str:
+    """The verifiable credentials' key, as the digest of what they are made from sees it."""
+    from sitegen.vc import public_key_multibase
+
+    return public_key_multibase(job.vc_key.key.public_key()) if job.vc_key else ""
+
+
+def _with_status_index(settings, indexes: StatusIndexes):
+    """A credential's status-list index is an input of its verifiable credential."""
+    def digest(credential) -> str:
+        return f"{settings(credential)}:{indexes[credential.uuid]}"
+
+    return digest
 
 
 def _pdf_renderer_fingerprint() -> str:
@@ -330,9 +377,9 @@ def _remove_unused_share_cards(state: BuildState, tree: OutputTree, report: Buil
 
 
 def _write_site_pages(theme: Theme, pages: list[ContentPage], signer: Signer | None, signing: SigningFacts,
-                      state: BuildState, tree: OutputTree, report: BuildReport) -> None:
+                      state: BuildState, tree: OutputTree, report: BuildReport, badge_files: dict[str, bytes]) -> None:
     """Pages shared by the whole site; written only when their bytes change."""
-    files: dict[str, bytes] = {}
+    files: dict[str, bytes] = dict(badge_files)
     for page in pages:
         files[page.output_path] = content_page(theme, page).encode("utf-8")
     public_key = signer.public_key_armored() if signer else ""
@@ -349,6 +396,19 @@ def _write_site_pages(theme: Theme, pages: list[ContentPage], signer: Signer | N
     for path in sorted(set(state.shared_pages) - set(files)):
         tree.remove(path)  # a deleted content page or an old asset fingerprint
     _remove_stale_assets(tree, {a.published for a in theme.assets.values()})
+    state.shared_pages = sorted(files)
+
+
+def _write_theme_assets(theme: Theme, state: BuildState, tree: OutputTree, report: BuildReport) -> None:
+    """A shard but the first writes the theme's fingerprinted files only (shard 1 writes
+    every shared page): its credentials' pages link to them."""
+    files = {asset.published: asset.source for asset in theme.assets.values()}
+    for path, source in sorted(files.items()):
+        if tree.write_if_changed(path, source.read_bytes()):
+            report.pages_written.append(path)
+    for path in sorted(set(state.shared_pages) - set(files)):
+        tree.remove(path)  # shared pages of a build when it was shard 1, or the whole site
+    _remove_stale_assets(tree, set(files))
     state.shared_pages = sorted(files)
 
 

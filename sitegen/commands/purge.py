@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from sitegen.legacy.purge import is_legacy_id, run_legacy_purge
 from sitegen.lifecycle.purge import MAX_LEFTOVERS, purge
 
 NEXT_STEP = ("run sitegen build && sitegen publish to remove every copy (pages, PDF, signatures, JSON, "
@@ -16,6 +17,8 @@ def run_purge(site_dir: Path, uuid: str) -> int:
     is a PurgeRefused (a SitegenError), which the CLI prints as one line. Places where the
     learner's username or name is still written go in a warning line: places only, as
     this output ends up in CI logs."""
+    if is_legacy_id(site_dir, uuid):  # a legacy edX certificate's verify_uuid (sitegen/legacy/purge.py)
+        return run_legacy_purge(site_dir, uuid)
     result = purge(site_dir, uuid)
     if result.file_removed:
         done = "the file is removed (this was its only record)"

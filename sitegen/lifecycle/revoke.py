@@ -15,6 +15,7 @@ lose one's edit, and a temporary file that a killed revoke left behind is remove
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import fcntl
 import os
@@ -62,13 +63,19 @@ class FoundRecord:
 
 
 def revocation_fields(reason: str, today: dt.date) -> dict[str, str]:
-    """The fields revoke sets, in the order they are added to a record that lacks them.
+    """The fields revoke sets, in the order they are added to a record that lacks them."""
+    return {"status": "revoked", "revocation_reason": reason,
+            "revocation_date": today.isoformat()}
 
-    The revocation date is not written yet: validate.py knows no field for it. Once it
-    accepts `revoked` (an ISO date, only with status revoked), add
-    `"revoked": today.isoformat()` below; nothing else changes (see docs/lifecycle.md).
-    """
-    return {"status": "revoked", "revocation_reason": reason}
+
+def fields_the_file_takes(found: FoundRecord, changes: dict[str, str]) -> dict[str, str]:
+    """A CSV file without a revocation_date column keeps its columns (adding one would change
+    every line): the credential is revoked without a date, and its page shows none."""
+    if found.path.suffix.lower() != ".csv" or "revocation_date" not in changes:
+        return changes
+    with found.path.open(encoding="utf-8-sig", newline="") as handle:
+        header = [name.strip() for name in next(csv.reader(handle), [])]
+    return changes if "revocation_date" in header else {k: v for k, v in changes.items() if k != "revocation_date"}
 
 
 def revoke(site_root: Path, uuid: str, reason: str, today: dt.date | None = None) -> RevokeResult:
@@ -80,6 +87,7 @@ def revoke(site_root: Path, uuid: str, reason: str, today: dt.date | None = None
     with records_lock(site_root / RECORDS_DIR):
         found = find_record(site_root, uuid)
         _check_revocable(found, uuid)
+        changes = fields_the_file_takes(found, changes)
         _rewrite(found, changes)
     return RevokeResult(uuid, reason, found.record.source, changes)
 

@@ -43,6 +43,7 @@ ENV_PUBLISH_BUCKET = "SITEGEN_PUBLISH_BUCKET"
 ENV_PUBLISH_PREFIX = "SITEGEN_PUBLISH_PREFIX"
 ENV_PUBLISH_ENDPOINT_URL = "SITEGEN_PUBLISH_ENDPOINT_URL"
 ENV_CDN_DISTRIBUTION_ID = "SITEGEN_CDN_DISTRIBUTION_ID"
+ENV_VC_KEY_FILE = "SITEGEN_VC_KEY_FILE"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ SITE_OPTIONS = {
     "contact_email": Option(str, "Where employers and learners can write with questions."),
     "content": Option(str, "Folder of the site's Markdown pages (about, how to verify, FAQ), relative to the "
                       "project folder.", default="content"),
+    "learner_profile_url": Option(str, "A learner's profile on the learning platform, `{username}` where the "
+                                  "username goes (e.g. `https://courses.example.org/u/{username}`): Open Badges "
+                                  "2.0 assertions name their recipient by the salted hash of this URL."),
     "index_certificate_pages": Option(bool, "Let search engines index certificate pages, which carry "
                                       "learners' names; off by default (`noindex`), as in the Credentials "
                                       "service.", default=False),
@@ -94,7 +98,8 @@ SITE_ENTRY_OPTIONS = {
                             "each organization belongs to exactly one site.", True),
     **{key: Option(option.kind, option.doc, choices=option.choices) for key, option in (
         (key, SITE_OPTIONS[key]) for key in ("name", "base_url", "platform_name", "theme", "language",
-                                             "contact_email", "content", "index_certificate_pages"))},
+                                             "contact_email", "content", "learner_profile_url",
+                                             "index_certificate_pages"))},
     "signing": Option(dict, "The site's own signing key; keys it leaves out come from the top-level "
                       "`signing`.", default={}),
     "publish": Option(dict, "The site's own publish target; keys it leaves out come from the top-level "
@@ -134,6 +139,11 @@ SIGNING_OPTIONS = {
                         env=ENV_GNUPGHOME),
     "algorithm": Option(str, "Algorithm of the key `sitegen keys init` creates.", default="ed25519",
                         choices=("ed25519", "rsa3072")),
+    "vc_key_file": Option(str, "File holding the Ed25519 key that signs the verifiable credentials "
+                          "(`sitegen keys init` makes it); default: `sitegen-vc-ed25519.key` in the GnuPG home. "
+                          "`SITEGEN_VC_KEY` may hold the key itself instead.", env=ENV_VC_KEY_FILE),
+    "vc_previous_keys": Option(list, "Public keys (`z6Mk...`) of retired Ed25519 keys: the DID document keeps "
+                               "listing them, so the credentials they signed keep verifying.", default=[]),
 }
 PUBLISH_OPTIONS = {
     "bucket": Option(str, "S3 bucket to publish to.", env=ENV_PUBLISH_BUCKET),
@@ -172,6 +182,7 @@ SECTIONS = (
 _KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+\-]*")  # full-match: keys become folder names
 _URL_PATTERN = re.compile(r"https?://[^\s/]+(/\S*)?")
 _FINGERPRINT_PATTERN = re.compile(r"[0-9A-F]{40}")
+_MULTIKEY_PATTERN = re.compile(r"z6Mk[1-9A-HJ-NP-Za-km-z]{44}")
 
 
 class _Checker:
@@ -293,6 +304,8 @@ def _build_sites(root: Path, data: Any, check: _Checker, base_url: str | None) -
     if not several:
         _check_theme(root, top["theme"], check, _line(data, "theme"), "theme")
         _check_content(root, top["content"], check, _line(data, "content"), "content")
+        _check_profile_url(top["learner_profile_url"], check, _line(data, "learner_profile_url"),
+                           "learner_profile_url")
         url = _check_base_url(base_url or top["base_url"], check, None if base_url else _line(data, "base_url"),
                               "base_url")
         return [_site(root, top, url, catalogue, signing, publish, "", tuple(sorted(organizations)))]
@@ -327,6 +340,7 @@ def _site(root: Path, values: dict, url: str, catalogue: _Catalogue, signing: Si
         contact_email=values["contact_email"],
         index_certificate_pages=values["index_certificate_pages"],
         content=values["content"],
+        learner_profile_url=values["learner_profile_url"],
         key=key,
         served=served,
     )
@@ -353,6 +367,9 @@ def _declared_sites(root, data, top, catalogue: _Catalogue, signing: SigningSett
         _check_theme(root, values["theme"], check, _line(entry, "theme") or _line(data, "theme"), f"{where}.theme")
         _check_content(root, values["content"], check, _line(entry, "content") or _line(data, "content"),
                        f"{where}.content")
+        _check_profile_url(values["learner_profile_url"], check,
+                           _line(entry, "learner_profile_url") or _line(data, "learner_profile_url"),
+                           f"{where}.learner_profile_url")
         served = _served_organizations(entry, values["organizations"], where, key, catalogue, owner, check)
         site_signing = _signing(values["signing"] or {}, check, _line(entry, "signing"), f"{where}.signing",
                                 inherited=signing)
@@ -494,8 +511,20 @@ def _signing(data: dict, check: _Checker, line: int | None, where: str = "signin
             check.invalid(data, where, "key", f"{values['key'].strip()!r} is not a key fingerprint "
                           "(40 hex digits, as `gpg --list-secret-keys --with-fingerprint` shows)")
         values["key"] = fingerprint
+    values["vc_previous_keys"] = _public_keys(values["vc_previous_keys"], data, where, check)
     return SigningSettings(**values, key_source=_source(check, where, "key", data, inherited, "key_source"),
-                           gnupghome_source=_source(check, where, "gnupghome", data, inherited, "gnupghome_source"))
+                           gnupghome_source=_source(check, where, "gnupghome", data, inherited, "gnupghome_source"),
+                           vc_key_file_source=_source(check, where, "vc_key_file", data, inherited,
+                                                      "vc_key_file_source"))
+
+
+def _public_keys(keys, data, where: str, check: _Checker) -> tuple[str, ...]:
+    """Retired Ed25519 public keys, as the DID document lists them (Multikey, base58btc)."""
+    for key in keys:
+        if not isinstance(key, str) or not _MULTIKEY_PATTERN.fullmatch(key):
+            check.problem(_line(data, "vc_previous_keys"), f"{where}.vc_previous_keys",
+                          f"{key!r} is not an Ed25519 public key as `sitegen keys export` prints it (z6Mk...)")
+    return tuple(key for key in keys if isinstance(key, str))
 
 
 def _inheriting(options: dict[str, Option], inherited, data) -> dict[str, Option]:
@@ -594,6 +623,11 @@ def _check_content(root: Path, folder: str, check: _Checker, line: int | None, f
         check.problem(line, field, "must be a folder inside the project folder")
     elif folder != SITE_OPTIONS["content"].default and not path.is_dir():
         check.problem(line, field, f"no folder {folder}")
+
+
+def _check_profile_url(url: str | None, check: _Checker, line: int | None, field: str) -> None:
+    if url is not None and (not _URL_PATTERN.fullmatch(url) or url.count("{username}") != 1):
+        check.problem(line, field, f"must be an http(s) URL with one {{username}} in it, got {url!r}")
 
 
 def _check_files(root: Path, organizations, signatories, data, check: _Checker) -> None:

@@ -29,7 +29,7 @@ from sitegen.plan.build_plan import record_digest
 from sitegen.write.files import remove_file, write_atomic
 
 # Bumped whenever validation changes: an entry holds what the rules of its day let through.
-CACHE_FORMAT = b"sitegen-records-4\n"
+CACHE_FORMAT = b"sitegen-records-5\n"
 
 
 @dataclass
@@ -127,7 +127,8 @@ def _credential_json(c: Credential, display: str) -> list:
     where = c.source.file if c.source and c.source.file != display else None
     return [c.uuid, c.username, c.full_name, c.credential_type, c.status, c.issued.isoformat(),
             c.course_id, c.program_id, c.certificate_type, c.expires.isoformat() if c.expires else None,
-            c.revocation_reason, [list(a) for a in c.attributes], where, c.source.line if c.source else None]
+            c.revocation_reason, [list(a) for a in c.attributes], where, c.source.line if c.source else None,
+            c.revocation_date.isoformat() if c.revocation_date else None]
 
 
 def _cached(cache_dir: Path | None, key: str, display: str):
@@ -148,7 +149,7 @@ def _cached(cache_dir: Path | None, key: str, display: str):
 
 def _credential_from_json(item: list, display: str) -> Credential:
     (uuid, username, full_name, credential_type, status, issued, course_id, program_id,
-     certificate_type, expires, revocation_reason, attributes, where, line) = item
+     certificate_type, expires, revocation_reason, attributes, where, line, revocation_date) = item
     if not is_uuid(uuid):
         raise ValueError("not a credential ID")
     return Credential(
@@ -158,6 +159,7 @@ def _credential_from_json(item: list, display: str) -> Credential:
         expires=dt.date.fromisoformat(expires) if expires is not None else None,
         revocation_reason=_optional_str(revocation_reason),
         attributes=tuple(Attribute(str(n), str(k), str(v)) for n, k, v in attributes),
+        revocation_date=dt.date.fromisoformat(revocation_date) if revocation_date is not None else None,
         source=SourceLocation(display if where is None else str(where), _optional_int(line)),
     )
 

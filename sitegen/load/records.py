@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sitegen.errors import Problem
+from sitegen.legacy.detect import is_legacy_export
 from sitegen.load.yamlsource import MAX_DEPTH, YamlSyntaxError, load_yaml
 from sitegen.model import SourceLocation
 
@@ -59,6 +60,8 @@ def record_files(root: Path) -> list[Path]:
     files = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in RECORD_SUFFIXES]
     # Hidden files (editor swap files, .gitkeep) are never records.
     files = [p for p in files if not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    # A legacy edX export (recognised by its columns) is read by sitegen/legacy/, not as records.
+    files = [p for p in files if not is_legacy_export(p)]
     return sorted(files)
 
 

@@ -52,7 +52,7 @@ EARLIEST_DATE = dt.date(1900, 1, 1)
 
 RECORD_FIELDS = (
     "uuid", "username", "full_name", "credential_type", "course_id", "program_id",
-    "certificate_type", "status", "issued", "expires", "revocation_reason", "attributes",
+    "certificate_type", "status", "issued", "expires", "revocation_reason", "revocation_date", "attributes",
 )
 # Fields of the Credentials API's public UserCredential shape that carry nothing to check.
 API_PASSTHROUGH_FIELDS = ("download_url", "certificate_url", "modified", "id", "user")
@@ -95,9 +95,11 @@ def future_problems(credentials: Iterable[Credential], today: dt.date) -> list[P
     """Issue dates after `today`: a certificate cannot be awarded before it is earned, and
     a signature made "in the future" would carry the build's clock instead (see sign/gpg.py)."""
     return [
-        Problem(c.source.file, c.source.line, "issued",
-                f"{c.issued.isoformat()} is in the future (today is {today.isoformat()}, UTC)")
-        for c in credentials if c.issued > today
+        Problem(c.source.file, c.source.line, field,
+                f"{date.isoformat()} is in the future (today is {today.isoformat()}, UTC)")
+        for c in credentials
+        for field, date in (("issued", c.issued), ("revocation_date", c.revocation_date))
+        if date is not None and date > today
     ]
 
 
@@ -122,6 +124,7 @@ def validate_record(record: RawRecord, site: Site) -> tuple[Credential | None, l
     expires = checks.date("expires", required=False)
     if issued and expires and expires < issued:
         checks.problem("expires", f"{expires.isoformat()} is before issued {issued.isoformat()}")
+    revoked_on = checks.revocation_date(status, issued)
     attributes = checks.attributes()
     if problems:
         return None, problems
@@ -129,7 +132,7 @@ def validate_record(record: RawRecord, site: Site) -> tuple[Credential | None, l
         uuid=uuid, username=username, full_name=full_name, credential_type=credential_type,
         status=status, issued=issued, course_id=course_id, program_id=program_id,
         certificate_type=mode, expires=expires, revocation_reason=reason,
-        attributes=attributes, source=record.source,
+        attributes=attributes, revocation_date=revoked_on, source=record.source,
     ), []
 
 
@@ -351,6 +354,15 @@ class _Checks:
             self.problem("revocation_reason", "is only for revoked credentials (status is awarded)")
         return reason
 
+    def revocation_date(self, status: str | None, issued: dt.date | None) -> dt.date | None:
+        """Optional (records revoked before the field existed have none); only when revoked."""
+        date = self.date("revocation_date", required=False)
+        if date is not None and status == "awarded":
+            self.problem("revocation_date", "is only for revoked credentials (status is awarded)")
+        if date is not None and issued is not None and date < issued:
+            self.problem("revocation_date", f"{date.isoformat()} is before issued {issued.isoformat()}")
+        return date
+
     def date(self, field: str, required: bool) -> dt.date | None:
         value = self.fields.get(field)
         if _absent(value):
@@ -439,7 +451,8 @@ def _from_api_shape(record: RawRecord, site: Site) -> tuple[dict, list[Problem]]
         problems = [_problem(record, shown_key(key), "unknown field in a Credentials API record")
                     for key in api if key not in _API_FIELDS]
     credential = api["credential"]
-    fields = {k: api.get(k) for k in ("username", "full_name", "status", "revocation_reason", "expires")}
+    fields = {k: api.get(k) for k in ("username", "full_name", "status", "revocation_reason", "revocation_date",
+                                      "expires")}
     uuid = api.get("uuid")
     # The API writes UUIDs with hyphens; the canonical lowercase form maps onto the hex.
     fields["uuid"] = uuid.replace("-", "") if isinstance(uuid, str) and _API_UUID_PATTERN.fullmatch(uuid) else uuid

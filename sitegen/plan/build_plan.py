@@ -20,6 +20,7 @@ from sitegen.layout import CREDENTIAL_OUTPUTS, CREDENTIALS_DIR, CredentialPaths,
 from sitegen.model import Credential, Site
 from sitegen.plan.state import BuildState, CredentialState, OutputStamp
 from sitegen.render.view import certificate_status
+from sitegen.shards import partition_of
 
 
 @dataclass
@@ -35,8 +36,9 @@ class BuildPlan:
 
 
 def shard_of(uuid: str, shards: int) -> int:
-    """1-based shard of a credential: stable forever, whatever other credentials exist."""
-    return int(uuid[:8], 16) % shards + 1
+    """1-based shard of a credential, by its partition (`sitegen.shards`): the same one
+    whatever other credentials exist, and the one whose publish owns its objects."""
+    return partition_of(uuid) % shards + 1
 
 
 def plan_build(credentials: list[Credential], record_digests: list[str], state: BuildState,
@@ -67,8 +69,10 @@ def plan_build(credentials: list[Credential], record_digests: list[str], state: 
         else:
             plan.unchanged.append(credential.uuid)
     mine = (lambda u: shard_of(u, shard[1]) == shard[0]) if shard else (lambda u: True)
-    plan.removed = sorted(u for u in (set(state.credentials) | on_disk) - wanted - purged if mine(u))
     plan.purged = sorted(u for u in purged if mine(u))
+    # A shard's output holds its own credentials only: those of other shards (N changed,
+    # or a tree restored from another job's cache) go, or its publish would never see them.
+    plan.removed = sorted((set(state.credentials) | on_disk) - wanted - set(plan.purged))
     return plan
 
 
@@ -84,13 +88,14 @@ def inputs_digest(record: str, settings: str, status: str) -> str:
 
 
 def site_settings_digest(site: Site, fingerprint: str | None, signed: bool,
-                         renderer: str = "") -> Callable[[Credential], str]:
+                         renderer: str = "", vc_key: str = "") -> Callable[[Credential], str]:
     """The parts of site.yml a credential's outputs read, digested once per course/program.
 
     `renderer` stands for the PDF toolchain (library versions, installed fonts): a new
-    WeasyPrint or font package changes PDF bytes, so it rebuilds the PDFs.
+    WeasyPrint or font package changes PDF bytes, so it rebuilds the PDFs. `vc_key` is the
+    public key that signs the verifiable credentials.
     """
-    common = repr((_site_wide_settings(site), fingerprint, signed, renderer))
+    common = repr((_site_wide_settings(site), fingerprint, signed, renderer, vc_key))
     cache: dict[str, str] = {}
 
     def digest(credential: Credential) -> str:

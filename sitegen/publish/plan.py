@@ -2,34 +2,41 @@
 
 Three inputs, one plan:
 
-- the built tree, read as `LocalObject`s: bucket key, MD5 of the bytes, headers, upload phase;
-- the bucket, as one ListObjectsV2 listing (`RemoteObject`: key, ETag, size);
-- the publish manifest (`Manifest`): what sitegen itself put in the bucket.
+- the built tree, read as `LocalObject`s: bucket key, MD5 of the bytes, headers, upload
+  phase, and the partition of the manifest that records it (`scope.py`);
+- the bucket, as ListObjectsV2 listings (`RemoteObject`: key, ETag, size);
+- the publish manifest (`manifest.py`): what sitegen itself put in the bucket, one
+  `Manifest` per partition.
 
 `make_plan` compares them by content, never by modification time, so a fresh CI
-checkout publishes nothing new. `publish.py` carries the plan out.
+checkout publishes nothing new; partition by partition, and only the partitions in the
+publish's `Scope`. `sync.py` carries the plan out.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import mimetypes
 import os
-import re
 import uuid as uuidlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from sitegen.errors import SitegenError
-from sitegen.layout import STATE_DIR, is_extensionless_json, is_page_alias, is_share_card, page_aliases
+from sitegen.layout import PUBLISHED_DOT_FOLDERS, is_extensionless_json, is_page_alias, is_share_card, page_aliases
+from sitegen.legacy.paths import is_preserved_legacy_key
 from sitegen.model import CachePolicy
-
-MANIFEST_KEY = f"{STATE_DIR}/publish-manifest.json"  # under the prefix; never in build/
-MANIFEST_FORMAT = "sitegen-publish-manifest"
-MANIFEST_VERSION = 1
+from sitegen.publish.manifest import Manifest, ManifestEntry, PendingInvalidation, key_id
+from sitegen.publish.scope import (
+    FINGERPRINTED_ASSET,
+    Scope,
+    credential_partition,
+    digest_named_owners,
+    in_digest_area,
+    is_content_named,
+)
+from sitegen.shards import SHARED_PARTITION, Shard, partition_name, partition_of
 
 # Upload order: a page never links to something not yet in the bucket.
 PHASE_FILES, PHASE_DATA, PHASE_PAGES = 0, 1, 2
@@ -73,8 +80,6 @@ DATA_TYPES = (JSON, "text/plain; charset=utf-8", "application/xml")
 # Python's built-in table only: the system's /etc/mime.types must not change what we publish.
 _FALLBACK_TYPES = mimetypes.MimeTypes(filenames=())
 
-_LEARNER_SEGMENT = re.compile(r"/(?:[0-9a-f]{32}|[0-9a-f]{64})(?:/.*)?$")
-FINGERPRINTED_ASSET = re.compile(r"^assets/(?:[^/]+/)*[^/]+\.[0-9a-f]{8,}\.[A-Za-z0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,7 @@ class LocalObject:
     content_type: str
     cache_control: str
     phase: int
+    partition: str = SHARED_PARTITION  # whose manifest records it: its credential's, or "shared"
 
     @property
     def headers_digest(self) -> str:
@@ -99,92 +105,6 @@ class RemoteObject:
     key: str  # relative to the prefix
     etag: str  # without quotes
     size: int
-
-
-@dataclass(frozen=True)
-class ManifestEntry:
-    md5: str
-    size: int
-    headers: str  # digest of Content-Type and Cache-Control as uploaded
-    etag: str | None = None  # only when the ETag is not the MD5 (multipart, SSE-KMS...)
-
-    def to_json(self) -> dict:
-        data = {"md5": self.md5, "size": self.size, "headers": self.headers}
-        if self.etag is not None and self.etag != self.md5:
-            data["etag"] = self.etag
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict) -> ManifestEntry:
-        return cls(str(data["md5"]), int(data["size"]), str(data["headers"]), data.get("etag"))
-
-    @property
-    def effective_etag(self) -> str:
-        return self.etag or self.md5
-
-
-@dataclass
-class PendingInvalidation:
-    reference: str  # CloudFront CallerReference: a retry of the same batch is not a new one
-    paths: list[str]
-
-
-@dataclass
-class Manifest:
-    """What sitegen published in this bucket and prefix, kept in the bucket itself.
-
-    Objects are named by `key_id(key)` (SHA-256 of the key), never by the key: the
-    manifest sits under the published prefix, and must not list the credential UUIDs
-    to anyone who fetches it. Every publish lists the bucket anyway, which gives back
-    the real keys.
-
-    `pending` is the intent written before any upload: an object uploaded by a publish
-    that died before it could record it is still known to be sitegen's next time.
-    """
-
-    objects: dict[str, ManifestEntry] = field(default_factory=dict)
-    pending: dict[str, ManifestEntry] = field(default_factory=dict)
-    invalidation: PendingInvalidation | None = None
-    # Purged credentials (by key_id of the ID) whose every old object version is gone.
-    erased: set[str] = field(default_factory=set)
-
-    def entry(self, key: str) -> ManifestEntry | None:
-        return self.objects.get(key_id(key))
-
-    def to_json(self) -> str:
-        data = {
-            "format": MANIFEST_FORMAT,
-            "version": MANIFEST_VERSION,
-            "key_id": "sha256(key relative to the prefix), first 32 hex digits",
-            "objects": {k: e.to_json() for k, e in sorted(self.objects.items())},
-            "pending": {k: e.to_json() for k, e in sorted(self.pending.items())},
-            # Anyone who can read the bucket can read this: a retry invalidates the folders.
-            "invalidation": None if self.invalidation is None else _stored(self.invalidation),
-            "erased": sorted(self.erased),
-        }
-        return json.dumps(data, separators=(",", ":"), sort_keys=False) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str | bytes, where: str) -> Manifest:
-        try:
-            data = json.loads(text)
-            if data.get("format") != MANIFEST_FORMAT or data.get("version") != MANIFEST_VERSION:
-                raise ValueError(f"not a {MANIFEST_FORMAT} version {MANIFEST_VERSION}")
-            inval = data.get("invalidation")
-            return cls(
-                objects={k: ManifestEntry.from_json(v) for k, v in data["objects"].items()},
-                pending={k: ManifestEntry.from_json(v) for k, v in data["pending"].items()},
-                invalidation=None
-                if not inval
-                else PendingInvalidation(str(inval["reference"]), [str(p) for p in inval["paths"]]),
-                erased={str(k) for k in data.get("erased", [])},
-            )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise SitegenError(
-                f"{where}: the publish manifest is unreadable ({exc}); sitegen will not guess "
-                "which objects are its own: restore it from the bucket's versions, or delete it "
-                "(objects published so far are then kept, never deleted)"
-            ) from None
 
 
 @dataclass(frozen=True)
@@ -201,6 +121,10 @@ class PublishPlan:
     forgotten: list[str]  # key ids in the manifest whose objects are gone from bucket and build
     foreign: list[str]  # keys in the bucket that sitegen did not publish: never touched
     stale: list[str]  # keys whose cached copies are out of date (changed or deleted)
+    # Shared files named by their bytes that this shard's build lacks: other shards' pages
+    # may link to them, so a sharded publish never deletes them.
+    kept: list[str] = field(default_factory=list)
+    partitions: dict[str, PublishPlan] = field(default_factory=dict)  # the plan of each partition
 
     @property
     def changes_bucket(self) -> bool:
@@ -208,10 +132,6 @@ class PublishPlan:
 
     def phase(self, phase: int) -> list[Upload]:
         return [u for u in self.uploads if u.obj.phase == phase]
-
-
-def key_id(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def headers_digest(content_type: str, cache_control: str) -> str:
@@ -250,20 +170,27 @@ def phase(ctype: str) -> int:
 
 
 def scan_build(build_dir: Path, cache: CachePolicy) -> list[LocalObject]:
-    """Every object the bucket must hold, sorted by key; dot-files and `.sitegen/` are never included."""
+    """Every object the bucket must hold, sorted by key; dot-files and `.sitegen/` are never
+    included, `.well-known/` (the DID document) always is."""
+    owners = digest_named_owners(build_dir)
     objects: list[LocalObject] = []
     for dirpath, dirnames, filenames in os.walk(build_dir):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        top = Path(dirpath) == Path(build_dir)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") or (top and d in PUBLISHED_DOT_FOLDERS))
         for name in sorted(filenames):
             path = Path(dirpath, name)
             if name.startswith(".") or not path.is_file():
                 continue
             key = path.relative_to(build_dir).as_posix()
+            if is_preserved_legacy_key(key):
+                continue  # an old edX PDF or signature: never uploaded over the original
             md5, size = _md5_and_size(path)
+            part = credential_partition(key) or (
+                partition_name(partition_of(owners[key])) if key in owners else SHARED_PARTITION)
             for k in (key, *page_aliases(key)):
                 ctype = content_type(k)
                 objects.append(
-                    LocalObject(k, path, md5, size, ctype, cache_control(k, cache), phase(ctype))
+                    LocalObject(k, path, md5, size, ctype, cache_control(k, cache), phase(ctype), part)
                 )
     return sorted(objects, key=lambda o: o.key)
 
@@ -274,10 +201,76 @@ def _md5_and_size(path: Path) -> tuple[str, int]:
         return digest.hexdigest(), f.tell()
 
 
-def make_plan(
-    local: list[LocalObject], remote: dict[str, RemoteObject], manifest: Manifest
-) -> PublishPlan:
-    """Compare the build with the bucket listing and the manifest. No HEAD per object."""
+def make_plan(local: list[LocalObject], remote: dict[str, RemoteObject], manifests: dict[str, Manifest],
+              scope: Scope) -> PublishPlan:
+    """Compare the build with the bucket listing and the manifests of the partitions in
+    `scope`, partition by partition. No HEAD per object.
+
+    Objects of partitions out of scope (other shards') are neither uploaded, deleted nor
+    counted. A shard that does not publish the shared pages still adds the shared files
+    named by their bytes that its pages link to (assets, share cards) when the bucket
+    lacks them, before its pages; shard 1 records them.
+    """
+    in_scope = set(scope.partitions)
+    local_in: dict[str, list[LocalObject]] = defaultdict(list)
+    additions = []
+    for obj in local:
+        if obj.partition in in_scope:
+            local_in[obj.partition].append(obj)
+        elif obj.partition == SHARED_PARTITION and is_content_named(obj.key) and obj.key not in remote:
+            additions.append(Upload(obj, "new"))
+    remote_in = _remote_by_partition(local, remote, manifests, scope)
+    plans = {name: _plan_partition(local_in[name], remote_in[name], manifests.get(name) or Manifest(partition=name))
+             for name in scope.partitions}
+    if scope.sharded and SHARED_PARTITION in plans:
+        _keep_content_named(plans[SHARED_PARTITION])
+    plan = PublishPlan(*([] for _ in range(6)), partitions=plans)
+    for each in plans.values():
+        for mine, theirs in ((plan.uploads, each.uploads), (plan.unchanged, each.unchanged),
+                             (plan.deletes, each.deletes), (plan.forgotten, each.forgotten),
+                             (plan.foreign, each.foreign), (plan.stale, each.stale), (plan.kept, each.kept)):
+            mine.extend(theirs)
+    plan.uploads.extend(additions)
+    for names in (plan.deletes, plan.foreign, plan.stale, plan.kept):
+        names.sort()
+    plan.uploads.sort(key=lambda u: u.obj.key)
+    return plan
+
+
+def _remote_by_partition(local: list[LocalObject], remote: dict[str, RemoteObject],
+                         manifests: dict[str, Manifest], scope: Scope) -> dict[str, dict[str, RemoteObject]]:
+    """The listed objects of each partition in scope. An object named by a digest is its
+    credential's when the build has it; else it is the partition's whose manifest says so."""
+    local_partition = {obj.key: obj.partition for obj in local}
+    owned_by: dict[str, str] | None = None
+    grouped: dict[str, dict[str, RemoteObject]] = defaultdict(dict)
+    for key, item in remote.items():
+        name = credential_partition(key)
+        if name is None and in_digest_area(key):
+            if owned_by is None:
+                owned_by = {kid: m.partition for m in manifests.values() for kid in (*m.objects, *m.pending)}
+            name = local_partition.get(key) or owned_by.get(key_id(key))
+            if name is None and not scope.sharded:
+                name = SHARED_PARTITION  # nobody's: left alone, and counted as such
+        elif name is None:
+            name = SHARED_PARTITION
+        if name in scope.partitions:
+            grouped[name][key] = item
+    return grouped
+
+
+def _keep_content_named(plan: PublishPlan) -> None:
+    """Shard 1 alone cannot know which shared files named by their bytes the other shards'
+    pages still link to: it neither deletes them nor counts them as someone else's."""
+    plan.kept = sorted(k for k in plan.deletes + plan.foreign if is_content_named(k))
+    kept = set(plan.kept)
+    plan.deletes = [k for k in plan.deletes if k not in kept]
+    plan.foreign = [k for k in plan.foreign if k not in kept]
+    plan.stale = [k for k in plan.stale if k not in kept]
+
+
+def _plan_partition(local: list[LocalObject], remote: dict[str, RemoteObject], manifest: Manifest) -> PublishPlan:
+    """One partition: its objects in the build, in the bucket, and in its manifest."""
     uploads: list[Upload] = []
     unchanged: list[LocalObject] = []
     for obj in local:
@@ -289,6 +282,7 @@ def make_plan(
     local_keys = {o.key for o in local}
     owned_ids = set(manifest.objects) | set(manifest.pending)
     gone = [k for k in remote if k not in local_keys]  # in the bucket, not in build/
+    owned_ids -= {key_id(k) for k in gone if is_preserved_legacy_key(k)}  # old edX PDFs: never deleted here
     deletes = sorted(k for k in gone if key_id(k) in owned_ids)
     foreign = sorted(k for k in gone if key_id(k) not in owned_ids)
     forgotten = sorted(owned_ids - {key_id(k) for k in remote.keys() | local_keys})
@@ -314,37 +308,38 @@ def _upload_reason(
 
 
 def manifest_entry(obj: LocalObject, etag: str | None) -> ManifestEntry:
-    return ManifestEntry(obj.md5, obj.size, obj.headers_digest, etag)
-
-
-def _stored(invalidation: PendingInvalidation) -> dict:
-    """The pending invalidation as the manifest keeps it: without learners' IDs. Wider paths
-    are another batch for CloudFront, so they get their own reference: the same reference
-    with other paths would be refused if the exact batch had gone through."""
-    paths = without_learner_ids(invalidation.paths)
-    reference = invalidation.reference
-    if paths != sorted(invalidation.paths):
-        reference += "-" + hashlib.sha256("\n".join(paths).encode()).hexdigest()[:12]
-    return {"reference": reference, "paths": paths}
-
-
-def without_learner_ids(paths: list[str]) -> list[str]:
-    """Paths with every credential ID or PDF hash (and what follows it) made a wildcard:
-    `/credentials/<uuid>/index.html` -> `/credentials/*`."""
-    return sorted({_LEARNER_SEGMENT.sub("/*", path) for path in paths})
+    """The entry of an uploaded object; its ETag is kept only when it is not the MD5."""
+    return ManifestEntry(obj.md5, obj.size, obj.headers_digest, etag if etag != obj.md5 else None)
 
 
 def merge_invalidation(
-    leftover: PendingInvalidation | None, paths: list[str]
+    leftover: PendingInvalidation | None, paths: list[str], limit: int = MAX_INVALIDATION_PATHS
 ) -> PendingInvalidation | None:
     """Add this run's paths to those a killed run did not get to invalidate."""
     old = set(leftover.paths) if leftover else set()
-    merged = collapse_paths(_uncovered(old | set(paths)))
+    merged = collapse_paths(_uncovered(old | set(paths)), limit)
     if not merged:
         return None
     if leftover and set(merged) == old:
         return leftover  # same batch, same reference: CloudFront will not run it twice
     return PendingInvalidation(uuidlib.uuid4().hex, merged)
+
+
+def leftover_invalidation(manifests: list[Manifest]) -> PendingInvalidation | None:
+    """What earlier runs left to invalidate in these partitions: one batch, or the paths of
+    several (left by shards of another count) as a new one."""
+    batches = {(m.invalidation.reference, tuple(m.invalidation.paths)) for m in manifests if m.invalidation}
+    if not batches:
+        return None
+    if len(batches) == 1:
+        reference, paths = batches.pop()
+        return PendingInvalidation(reference, list(paths))
+    return PendingInvalidation(uuidlib.uuid4().hex, sorted({p for _, paths in batches for p in paths}))
+
+
+def invalidation_limit(shard: Shard | None) -> int:
+    """Paths per batch: CloudFront runs at most 15 wildcard paths at once, for all shards."""
+    return MAX_INVALIDATION_PATHS if shard is None else max(1, MAX_INVALIDATION_PATHS // shard.count)
 
 
 def invalidation_paths(stale_keys: list[str], url_base: str) -> list[str]:

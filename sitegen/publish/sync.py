@@ -1,113 +1,58 @@
 """`sitegen publish`: sync build/ to an S3 bucket by content, then invalidate the CDN.
 
 `publish()` reads top to bottom: check the build -> resolve the target -> list the bucket
-and read the manifest -> plan (`publish_plan.py`) -> guard deletes -> record the intent
+and read the manifest -> plan (`plan.py`) -> guard deletes -> record the intent
 -> upload phase by phase (files, data, pages) -> record -> delete -> invalidate -> record.
 
 Every step is safe to interrupt: the manifest in the bucket says what sitegen owns and what
 it was about to do, so running publish again finishes the job.
+
+With `shard` (K of N), publish looks only at the partitions of the manifest that shard
+owns (`sitegen.shards`): it lists, uploads, deletes and records only their objects, and
+invalidates only their paths, so the N shards publish at the same time without a race.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import itertools
 import json
-import random
-import threading
-import time
 from collections.abc import Callable, Collection
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    HTTPClientError,
-    NoCredentialsError,
-)
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from sitegen.errors import SitegenError
-from sitegen.layout import IN_PROGRESS_FILE, LAST_BUILD_FILE, STATE_DIR, CredentialPaths
-from sitegen.load.config import ENV_PUBLISH_BUCKET, without_userinfo
+from sitegen.layout import IN_PROGRESS_FILE, LAST_BUILD_FILE, CredentialPaths, is_uuid
+from sitegen.legacy.bucket import erase_purged_legacy
+from sitegen.load.config import ENV_PUBLISH_BUCKET
 from sitegen.model import PublishSettings
+from sitegen.publish.bucket import (
+    DEFAULT_JOBS,
+    DEFAULT_RETRY,
+    MULTIPART_THRESHOLD,
+    Bucket,
+    PublishTarget,
+    RetryPolicy,
+)
+from sitegen.publish.manifest import Manifest, key_id
 from sitegen.publish.plan import (
-    MANIFEST_KEY,
     PHASE_NAMES,
-    LocalObject,
-    Manifest,
     PublishPlan,
     RemoteObject,
-    Upload,
     collapse_paths,
+    invalidation_limit,
     invalidation_paths,
-    key_id,
+    leftover_invalidation,
     make_plan,
     manifest_entry,
     merge_invalidation,
     scan_build,
 )
+from sitegen.publish.scope import Scope
+from sitegen.shards import Shard, partition_name, partition_of
 
-MiB = 1024 * 1024
-MULTIPART_THRESHOLD = 8 * MiB  # above it, the ETag is not an MD5: the manifest keeps the MD5
-MIN_PART_SIZE = 5 * MiB  # S3's minimum for every part but the last
-DEFAULT_JOBS = 16
-DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
-THROTTLING_CODES = {
-    "SlowDown",
-    "Throttling",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "RequestTimeout",
-    "TooManyRequestsException",
-    "InternalError",
-    "ServiceUnavailable",
-}
-
-
-@dataclass(frozen=True)
-class PublishTarget:
-    """Where to publish: the loaded settings, after the command line had its say."""
-
-    bucket: str
-    prefix: str  # "" or ends with "/"
-    region: str | None
-    endpoint_url: str | None
-    distribution_id: str | None
-
-    @property
-    def url(self) -> str:
-        return f"s3://{self.bucket}/{self.prefix}"
-
-    @property
-    def endpoint_shown(self) -> str | None:
-        """The endpoint as messages and reports show it: never a user name or password."""
-        return without_userinfo(self.endpoint_url) if self.endpoint_url else None
-
-    def scrub(self, text: str) -> str:
-        """`text` (a library's error message, say) without the endpoint's user name or password."""
-        if self.endpoint_url and self.endpoint_shown != self.endpoint_url:
-            text = text.replace(self.endpoint_url, self.endpoint_shown)
-            userinfo = urlsplit(self.endpoint_url).netloc.rpartition("@")[0]
-            text = text.replace(userinfo + "@", "").replace(userinfo, "***")
-        return text
-
-
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Two layers: botocore's standard mode per request, then ours per object operation."""
-
-    botocore_attempts: int = 5  # in all, per request: throttling, 5xx, connection errors
-    attempts: int = 4  # ours, when botocore gives up (or its retry quota ran out)
-    backoff: float = 1.0  # seconds before our second attempt; doubles after each
+LEGACY_SPLIT_WAIT = 900.0  # seconds a shard waits for shard 1 to split an older manifest
 
 
 @dataclass
@@ -115,11 +60,13 @@ class PublishReport:
     target: str
     endpoint_url: str | None
     dry_run: bool
+    shard: str | None = None  # "K/N": only that shard's objects were looked at
     uploaded: int = 0  # in a dry run: would be uploaded
     uploaded_bytes: int = 0
     unchanged: int = 0
     deleted: int = 0
     foreign: int = 0  # objects under the prefix that sitegen did not publish: left alone
+    kept: int = 0  # shared files named by their bytes, not in this shard's build: other shards' pages may use them
     requests: int = 0  # HTTP requests made, retries included
     distribution_id: str | None = None
     invalidation_paths: list[str] = field(default_factory=list)
@@ -138,8 +85,11 @@ class PublishReport:
             else ""
         )
         legacy = f", {self.foreign} not sitegen's (left alone)" if self.foreign else ""
+        if self.kept:
+            legacy += f", {self.kept} shared files kept for other shards' pages"
+        shard = f" (shard {self.shard})" if self.shard else ""
         return (
-            f"{verb} {self.target}: {self.uploaded} uploaded ({_size(self.uploaded_bytes)}), "
+            f"{verb} {self.target}{shard}: {self.uploaded} uploaded ({_size(self.uploaded_bytes)}), "
             f"{self.deleted} deleted, {self.unchanged} unchanged{legacy}, "
             f"{self.requests} requests{cdn}"
         )
@@ -176,8 +126,9 @@ def check_distinct_targets(settings: list[PublishSettings], endpoint_url: str | 
         seen[place] = name
 
 
-def check_build(build_dir: Path, *, allow_development_key: bool = False) -> dict:
-    """Refuse a build that failed, was never made, is a preview, or was signed with a development key."""
+def check_build(build_dir: Path, *, allow_development_key: bool = False, shard: Shard | None = None) -> dict:
+    """Refuse a build that failed, was never made, is a preview, was signed with a
+    development key, or holds another shard than the one to publish."""
     state_file = build_dir / LAST_BUILD_FILE
     if (build_dir / IN_PROGRESS_FILE).exists():
         raise SitegenError(f"{build_dir / IN_PROGRESS_FILE}: the last build did not finish (killed, or still "
@@ -207,7 +158,23 @@ def check_build(build_dir: Path, *, allow_development_key: bool = False) -> dict
             f"{state_file}: the build was signed with a development key ({fingerprint}), "
             "which nobody can trust: set the real signing key and build again"
         )
+    _check_shard(state, state_file, shard)
     return state
+
+
+def _check_shard(state: dict, state_file: Path, shard: Shard | None) -> None:
+    """A shard's build published as the whole site, or as another shard, would delete
+    every object it does not hold."""
+    built = state.get("shard")
+    if shard is None and built is not None:
+        raise SitegenError(f"{state_file}: this build holds only shard {built} of the credentials: "
+                           f"publish it with --shard {built}")
+    if shard is not None and "shard" not in state:
+        raise SitegenError(f"{state_file}: made by an older sitegen, which split shards otherwise: "
+                           f"run sitegen build --shard {shard} again before publishing")
+    if shard is not None and built is not None and built != str(shard):
+        raise SitegenError(f"{state_file}: this build is shard {built}, not {shard}: "
+                           f"publish it with --shard {built}, or build with --shard {shard}")
 
 
 def publish(
@@ -220,48 +187,55 @@ def publish(
     log: Callable[[str], object] = print,
     base_url: str | None = None,
     jobs: int = DEFAULT_JOBS,
-    retry: RetryPolicy = RetryPolicy(),
+    retry: RetryPolicy = DEFAULT_RETRY,
     multipart_threshold: int = MULTIPART_THRESHOLD,
     allow_development_key: bool = False,
     purged: Collection[str] = (),
+    shard: Shard | None = None,
+    legacy_wait: float = LEGACY_SPLIT_WAIT,
 ) -> PublishReport:
     """Make the bucket hold exactly build/ (plus what sitegen never owned), changing only what differs.
 
     `base_url` (the site's, from site.yml) gives the URL path of the prefix for CDN
     invalidations; without it, paths are `/` + the full key. `purged`: credential IDs
-    erased on request, whose old object versions must go too (once).
+    erased on request, whose old object versions must go too (once). `shard`: publish
+    only that shard's objects (and, for shard 1, the shared ones), beside the others.
     """
     build_dir = Path(build_dir)
-    check_build(build_dir, allow_development_key=allow_development_key)
+    check_build(build_dir, allow_development_key=allow_development_key, shard=shard)
     target = resolve_target(settings, endpoint_url)
     limit = settings.max_deletes if max_deletes is None else max_deletes
+    scope = Scope.of(shard)
     local = scan_build(build_dir, settings.cache)
     try:
-        bucket = _Bucket(target, jobs=jobs, retry=retry, multipart_threshold=multipart_threshold)
+        bucket = Bucket(target, jobs=jobs, retry=retry, multipart_threshold=multipart_threshold)
     except ValueError as exc:  # botocore's "Invalid endpoint: <the URL, password and all>"
         raise SitegenError(f"publish.endpoint_url: {target.scrub(str(exc))}") from None
-    report = PublishReport(
-        target.url, target.endpoint_shown, dry_run, distribution_id=target.distribution_id
-    )
+    report = PublishReport(target.url, target.endpoint_shown, dry_run, str(shard) if shard else None,
+                           distribution_id=target.distribution_id)
+    purged = sorted(u for u in purged if is_uuid(u))
     try:
-        remote, manifest = bucket.list_with_manifest()
-        plan = make_plan(local, remote, manifest)
+        remote, manifests = bucket.survey(scope, local, purged, dry_run=dry_run, log=log, legacy_wait=legacy_wait)
+        plan = make_plan(local, remote, manifests, scope)
         url_base = _url_base(base_url, target.prefix)
-        leftover = manifest.invalidation if target.distribution_id else None
-        paths = collapse_paths(invalidation_paths(plan.stale, url_base))
-        invalidation = merge_invalidation(leftover, paths if target.distribution_id else [])
+        leftover = leftover_invalidation(list(manifests.values())) if target.distribution_id else None
+        most = invalidation_limit(shard)
+        paths = collapse_paths(invalidation_paths(plan.stale, url_base), most)
+        invalidation = merge_invalidation(leftover, paths if target.distribution_id else [], most)
         _fill_report(report, plan, invalidation)
-        to_erase = sorted(u for u in purged if key_id(u) not in manifest.erased)
+        to_erase = [u for u in purged if _partition_of_uuid(u) in manifests
+                    and key_id(u) not in manifests[_partition_of_uuid(u)].erased]
         report.erased = len(to_erase)
         if dry_run:
             _log_plan(log, target, plan, report)
             return report
         _guard_deletes(plan, limit)
         log(_plan_line(target, plan))
-        if plan.changes_bucket or manifest.pending or invalidation is not None:
-            manifest = _carry_out(bucket, target, plan, manifest, invalidation, remote, report, log)
+        manifests = _carry_out(bucket, target, plan, manifests, invalidation, remote, report, log)
         if to_erase:
-            _erase_old_versions(bucket, manifest, to_erase, {obj.key for obj in local}, log)
+            _erase_old_versions(bucket, manifests, to_erase, {obj.key for obj in local}, log)
+        # Purged legacy edX certificates: their old PDF and signature too (sitegen/legacy/bucket.py).
+        erase_purged_legacy(bucket, build_dir, manifests, {obj.key for obj in local}, dry_run=False, log=log)
     except (BotoCoreError, ClientError) as exc:
         raise SitegenError(_failure_line(exc, target)) from None
     finally:
@@ -270,63 +244,76 @@ def publish(
     return report
 
 
-def _carry_out(bucket, target, plan, manifest, invalidation, remote, report, log) -> Manifest:
+def _partition_of_uuid(uuid: str) -> str:
+    return partition_name(partition_of(uuid))
+
+
+def _carry_out(bucket, target, plan: PublishPlan, manifests: dict[str, Manifest], invalidation, remote, report,
+               log) -> dict[str, Manifest]:
     # Note that order matters: intent first, so that whatever happens next, the
     # objects we are about to create are known to be ours.
-    state = Manifest(dict(manifest.objects), dict(manifest.pending), invalidation, set(manifest.erased))
-    if plan.uploads or invalidation != manifest.invalidation:
-        state.pending.update({key_id(u.obj.key): manifest_entry(u.obj, None) for u in plan.uploads})
-        bucket.write_manifest(state)
+    state = {name: manifest.copy() for name, manifest in manifests.items()}
+    # The batch is kept by every partition whose paths it holds, or that held a leftover.
+    holders = {name for name, part in plan.partitions.items() if part.stale} | {
+        name for name, manifest in manifests.items() if manifest.invalidation}
+    for name, part in plan.partitions.items():
+        state[name].pending.update({key_id(u.obj.key): manifest_entry(u.obj, None) for u in part.uploads})
+    for name in holders:
+        state[name].invalidation = invalidation
+    bucket.write_manifests(state)  # only the partitions that changed
     for phase, name in enumerate(PHASE_NAMES):
         batch = plan.phase(phase)
         if batch:
             log(f"  uploading {len(batch)} {name}")
             for obj, etag in bucket.upload_all(batch):
-                state.objects[key_id(obj.key)] = manifest_entry(obj, etag)
-                state.pending.pop(key_id(obj.key), None)
-    _adopt_confirmed(state, plan, remote)
-    if plan.uploads or plan.forgotten or manifest.pending:
-        bucket.write_manifest(state)
+                if obj.partition in state:  # not a shared file added for shard 1 to record
+                    state[obj.partition].objects[key_id(obj.key)] = manifest_entry(obj, etag)
+                    state[obj.partition].pending.pop(key_id(obj.key), None)
+    for name, part in plan.partitions.items():
+        _adopt_confirmed(state[name], part, remote)
+    bucket.write_manifests(state)
     if plan.deletes:
         log(f"  deleting {len(plan.deletes)}")
         bucket.delete(plan.deletes)
-        for key in plan.deletes:
-            state.objects.pop(key_id(key), None)
-            state.pending.pop(key_id(key), None)
-    if state.invalidation is not None:
+        for name, part in plan.partitions.items():
+            for key in part.deletes:
+                state[name].objects.pop(key_id(key), None)
+                state[name].pending.pop(key_id(key), None)
+    if invalidation is not None:
         try:
-            report.invalidation_id = _invalidate(target, state.invalidation, bucket)
+            report.invalidation_id = bucket.invalidate(invalidation)
         except (BotoCoreError, ClientError) as exc:
-            bucket.write_manifest(state)  # uploads and deletes are recorded; the paths stay pending
+            bucket.write_manifests(state)  # uploads and deletes are recorded; the paths stay pending
             raise SitegenError(
                 f"published {target.url}, but the CDN invalidation of distribution "
                 f"{target.distribution_id} failed ({target.scrub(_describe(exc))}): "
                 "run sitegen publish again to retry it"
             ) from None
-        state.invalidation = None
-    if plan.deletes or report.invalidation_id:
-        bucket.write_manifest(state)
+        for name in holders:
+            state[name].invalidation = None
+    bucket.write_manifests(state)
     return state
 
 
-def _erase_old_versions(bucket: _Bucket, manifest: Manifest, uuids: list[str], published: set[str], log) -> None:
+def _erase_old_versions(bucket: Bucket, manifests: dict[str, Manifest], uuids: list[str], published: set[str],
+                        log) -> None:
     """Every version of every object of a purged credential, but the current "no longer
     available" page: a versioned bucket keeps old copies of the learner's data otherwise."""
     log(f"  erasing the old versions of {len(uuids)} purged credential(s)")
     for uuid in uuids:
         paths = CredentialPaths(uuid)
         bucket.delete_versions([paths.folder, paths.api], keep_current=published)
-        manifest.erased.add(key_id(uuid))
-    bucket.write_manifest(manifest)
+        manifests[_partition_of_uuid(uuid)].erased.add(key_id(uuid))
+    bucket.write_manifests(manifests)
 
 
 def _adopt_confirmed(state: Manifest, plan: PublishPlan, remote: dict[str, RemoteObject]) -> None:
-    """Unchanged objects that were ours (or pending from a killed run) are ours for sure now."""
+    """Unchanged objects of build/ are sitegen's for sure now: ours already, pending from a
+    killed run, or added by another shard (a shared file named by its bytes)."""
     for obj in plan.unchanged:
         kid = key_id(obj.key)
-        if kid in state.objects or kid in state.pending:
-            state.objects[kid] = manifest_entry(obj, remote[obj.key].etag)
-            state.pending.pop(kid, None)
+        state.objects[kid] = manifest_entry(obj, remote[obj.key].etag)
+        state.pending.pop(kid, None)
     for kid in plan.forgotten:
         state.objects.pop(kid, None)
         state.pending.pop(kid, None)
@@ -354,6 +341,7 @@ def _fill_report(report: PublishReport, plan: PublishPlan, invalidation) -> None
     report.unchanged = len(plan.unchanged)
     report.deleted = len(plan.deletes)
     report.foreign = len(plan.foreign)
+    report.kept = len(plan.kept)
     report.uploads = [{"key": u.obj.key, "reason": u.reason} for u in plan.uploads]
     report.deletes = list(plan.deletes)
     report.invalidation_paths = list(invalidation.paths) if invalidation else []
@@ -413,247 +401,6 @@ def _size(n: float) -> str:
         if n < 1024 or unit == "GiB":
             break
     return f"{n:.1f} {unit}"
-
-
-class _Counter:
-    """Counts HTTP requests (retries too): registered on botocore's before-send event."""
-
-    def __init__(self) -> None:
-        self.value = 0
-        self._lock = threading.Lock()
-
-    def __call__(self, **_: object) -> None:  # must return None, or botocore skips the send
-        with self._lock:
-            self.value += 1
-
-
-class _Bucket:
-    """The S3 side: listing, manifest, uploads, deletes; every call retried and counted."""
-
-    def __init__(self, target: PublishTarget, *, jobs: int, retry: RetryPolicy, multipart_threshold: int):
-        self.target = target
-        self.jobs = max(1, jobs)
-        self.retry = retry
-        self.multipart_threshold = multipart_threshold
-        self.requests = _Counter()
-        self.session = boto3.session.Session()
-        self.s3 = self.client("s3", region_name=target.region, endpoint_url=target.endpoint_url)
-
-    def client(self, service: str, **kwargs):
-        config = Config(
-            retries={"mode": "standard", "total_max_attempts": self.retry.botocore_attempts},
-            max_pool_connections=self.jobs + 4,
-            connect_timeout=10,
-            read_timeout=60,
-            # Content-MD5 is what every S3-compatible server checks; newer default
-            # checksums are not understood by all of them.
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            # S3-compatible servers (MinIO, a local endpoint) rarely do virtual-host buckets.
-            s3={"addressing_style": "path"} if kwargs.get("endpoint_url") else None,
-        )
-        client = self.session.client(service, config=config, **kwargs)
-        client.meta.events.register("before-send", self.requests)
-        return client
-
-    def retrying(self, call: Callable[[], object]):
-        for attempt in itertools.count(1):
-            try:
-                return call()
-            except (BotoConnectionError, HTTPClientError, ClientError) as exc:
-                if attempt >= self.retry.attempts or not _transient(exc):
-                    raise
-                delay = self.retry.backoff * 2 ** (attempt - 1)
-                time.sleep(delay * (0.5 + random.random() / 2))
-
-    def key(self, key: str) -> str:
-        return self.target.prefix + key
-
-    def list_with_manifest(self) -> tuple[dict[str, RemoteObject], Manifest]:
-        """One ListObjectsV2 pass over the prefix, then the manifest if the listing has one."""
-        remote: dict[str, RemoteObject] = {}
-        kwargs = {"Bucket": self.target.bucket, "Prefix": self.target.prefix, "MaxKeys": 1000}
-        while True:
-            page = self.retrying(lambda: self.s3.list_objects_v2(**kwargs))
-            for item in page.get("Contents", ()):
-                key = item["Key"][len(self.target.prefix) :]
-                remote[key] = RemoteObject(key, item["ETag"].strip('"'), item["Size"])
-            if not page.get("IsTruncated"):
-                break
-            kwargs["ContinuationToken"] = page["NextContinuationToken"]
-        has_manifest = MANIFEST_KEY in remote
-        remote = {k: v for k, v in remote.items() if not k.startswith(STATE_DIR + "/")}
-        return remote, self.read_manifest() if has_manifest else Manifest()
-
-    def read_manifest(self) -> Manifest:
-        where = f"s3://{self.target.bucket}/{self.key(MANIFEST_KEY)}"
-        try:
-            body = self.retrying(
-                lambda: self.s3.get_object(Bucket=self.target.bucket, Key=self.key(MANIFEST_KEY))["Body"].read()
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                return Manifest()
-            raise
-        return Manifest.from_json(body, where)
-
-    def write_manifest(self, manifest: Manifest) -> None:
-        body = manifest.to_json().encode()
-        self.retrying(
-            lambda: self.s3.put_object(
-                Bucket=self.target.bucket,
-                Key=self.key(MANIFEST_KEY),
-                Body=body,
-                ContentMD5=_b64md5(body),
-                ContentType="application/json",
-                CacheControl="no-store",
-            )
-        )
-
-    def upload_all(self, uploads: list[Upload]) -> list[tuple[LocalObject, str]]:
-        """Upload concurrently; the first failure stops the batch (queued uploads are dropped)."""
-        done: list[tuple[LocalObject, str]] = []
-        pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="sitegen-publish")
-        try:
-            futures = {pool.submit(self.upload, u.obj): u.obj for u in uploads}
-            for future in as_completed(futures):
-                done.append((futures[future], future.result()))
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        return done
-
-    def upload(self, obj: LocalObject) -> str:
-        """Put one object; returns its ETag (without quotes)."""
-        if obj.size > self.multipart_threshold:
-            return self.upload_multipart(obj)
-        body = obj.path.read_bytes()
-        if hashlib.md5(body).hexdigest() != obj.md5:
-            raise SitegenError(f"{obj.path}: changed while publishing: build again, then publish")
-        response = self.retrying(
-            lambda: self.s3.put_object(
-                Bucket=self.target.bucket,
-                Key=self.key(obj.key),
-                Body=body,
-                ContentMD5=_b64md5(body),
-                ContentType=obj.content_type,
-                CacheControl=obj.cache_control,
-            )
-        )
-        return response["ETag"].strip('"')
-
-    def upload_multipart(self, obj: LocalObject) -> str:
-        # The MD5 goes in the metadata too, for people and other tools; sitegen itself
-        # reads it from the manifest (no HEAD per object).
-        common = {"Bucket": self.target.bucket, "Key": self.key(obj.key)}
-        upload_id = self.retrying(
-            lambda: self.s3.create_multipart_upload(
-                **common,
-                ContentType=obj.content_type,
-                CacheControl=obj.cache_control,
-                Metadata={"md5": obj.md5},
-            )
-        )["UploadId"]
-        try:
-            parts, whole = [], hashlib.md5()
-            part_size = max(self.multipart_threshold, MIN_PART_SIZE)
-            with obj.path.open("rb") as f:
-                for number in itertools.count(1):
-                    chunk = f.read(part_size)
-                    if not chunk:
-                        break
-                    whole.update(chunk)
-                    response = self.retrying(
-                        lambda: self.s3.upload_part(
-                            **common, UploadId=upload_id, PartNumber=number, Body=chunk, ContentMD5=_b64md5(chunk)
-                        )
-                    )
-                    parts.append({"ETag": response["ETag"], "PartNumber": number})
-            if whole.hexdigest() != obj.md5:
-                raise SitegenError(f"{obj.path}: changed while publishing: build again, then publish")
-            response = self.retrying(
-                lambda: self.s3.complete_multipart_upload(
-                    **common, UploadId=upload_id, MultipartUpload={"Parts": parts}
-                )
-            )
-            return response["ETag"].strip('"')
-        except BaseException:
-            try:
-                self.s3.abort_multipart_upload(**common, UploadId=upload_id)
-            except (BotoCoreError, ClientError):
-                pass  # a lifecycle rule cleans up incomplete uploads (docs/publishing.md)
-            raise
-
-    def delete_versions(self, prefixes: list[str], keep_current: set[str]) -> None:
-        """Delete every version and delete marker under `prefixes`, except the current
-        version of the keys in `keep_current` (works on unversioned buckets too)."""
-        doomed = []
-        for prefix in prefixes:
-            kwargs = {"Bucket": self.target.bucket, "Prefix": self.key(prefix)}
-            while True:
-                page = self.retrying(lambda: self.s3.list_object_versions(**kwargs))
-                for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                    key = item["Key"][len(self.target.prefix):]
-                    current_object = item.get("IsLatest") and "ETag" in item
-                    if not (current_object and key in keep_current):
-                        doomed.append({"Key": item["Key"], "VersionId": item["VersionId"]})
-                if not page.get("IsTruncated"):
-                    break
-                kwargs["KeyMarker"] = page["NextKeyMarker"]
-                kwargs["VersionIdMarker"] = page["NextVersionIdMarker"]
-        for start in range(0, len(doomed), DELETE_BATCH):
-            batch = doomed[start:start + DELETE_BATCH]
-            response = self.retrying(lambda: self.s3.delete_objects(
-                Bucket=self.target.bucket, Delete={"Objects": batch, "Quiet": True}))
-            if response.get("Errors"):
-                first = response["Errors"][0]
-                raise SitegenError(f"could not erase {len(response['Errors'])} old object versions "
-                                   f"(first: {first.get('Code')}: {first.get('Message')}): "
-                                   "run sitegen publish again to finish")
-
-    def delete(self, keys: list[str]) -> None:
-        for start in range(0, len(keys), DELETE_BATCH):
-            batch = [{"Key": self.key(k)} for k in keys[start : start + DELETE_BATCH]]
-            response = self.retrying(
-                lambda: self.s3.delete_objects(
-                    Bucket=self.target.bucket, Delete={"Objects": batch, "Quiet": True}
-                )
-            )
-            errors = response.get("Errors") or []
-            if errors:
-                first = errors[0]
-                raise SitegenError(
-                    f"could not delete {len(errors)} objects from {self.target.url} "
-                    f"(first: {first.get('Key')}: {first.get('Code')}: {first.get('Message')}): "
-                    "run sitegen publish again to finish"
-                )
-
-
-def _invalidate(target: PublishTarget, invalidation, bucket: _Bucket) -> str:
-    # CloudFront is global; AWS_ENDPOINT_URL_CLOUDFRONT (standard chain) points it elsewhere.
-    cloudfront = bucket.client("cloudfront", region_name="us-east-1")
-    response = bucket.retrying(
-        lambda: cloudfront.create_invalidation(
-            DistributionId=target.distribution_id,
-            InvalidationBatch={
-                "Paths": {"Quantity": len(invalidation.paths), "Items": invalidation.paths},
-                "CallerReference": invalidation.reference,
-            },
-        )
-    )
-    return response["Invalidation"]["Id"]
-
-
-def _transient(exc: Exception) -> bool:
-    if isinstance(exc, (BotoConnectionError, HTTPClientError)):
-        return True
-    if isinstance(exc, ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        return status >= 500 or exc.response.get("Error", {}).get("Code") in THROTTLING_CODES
-    return False
-
-
-def _b64md5(data: bytes) -> str:
-    return base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
 
 
 __all__ = [

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sitegen.layout import share_card_path
 from sitegen.model import Credential, Site
+from sitegen.render.badges import Badges
 from sitegen.render.html import SigningFacts, certificate_page, credential_json, pdf_hash_json
 from sitegen.render.share_card import ShareCards
 from sitegen.render.theme import RenderRecord, Theme
@@ -43,6 +44,8 @@ class CredentialRenderer:
     signing: SigningFacts
     today: dt.date
     signed: bool  # False for a pages-only build: no PDF, statement or share card
+
+    badges: Badges
 
     def __post_init__(self):
         self.share_cards = ShareCards(self.theme)
@@ -92,10 +95,13 @@ class CredentialRenderer:
             card, card_record = self.share_cards.card_for(view)
             record.add(card_record)
             files["share_image"] = card
+            files["credential"] = self.badges.open_badge_3(credential, view)
+        files["assertion"] = self.badges.assertion(credential, view)
         files["api"] = credential_json(self.site, view, credential, self.signing, pdf_sha256)
         card = files.get("share_image")
         card_path = share_card_path(hashlib.sha256(card).hexdigest()) if card is not None else None
-        html = certificate_page(self.theme, view, credential, self.signing, pdf is not None, record, card_path)
+        html = certificate_page(self.theme, view, credential, self.signing, pdf is not None, record, card_path,
+                                has_verifiable_credential="credential" in files)
         files["page"] = html.encode("utf-8")
         return files, statement
 

@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+import jinja2
+
 from sitegen.layout import KEY_FILE, KEYS_PAGE, NOT_FOUND_PAGE, VERIFY_PAGE, CredentialPaths, verify_page_config
 from sitegen.load.content import ContentPage
 from sitegen.model import Credential, Site
@@ -34,16 +36,46 @@ class SigningFacts:
 
 def certificate_page(theme: Theme, view: CertificateView, credential: Credential,
                      signing: SigningFacts, has_pdf: bool, record: RenderRecord,
-                     share_image: str | None = None) -> str:
+                     share_image: str | None = None, has_verifiable_credential: bool = False) -> str:
     """The certificate page; `share_image` is the site path of its link preview card (none
-    in a pages-only build)."""
+    in a pages-only build), as is the verifiable credential a wallet takes."""
     names = theme.certificate_templates("certificate.html", credential)
     return theme.render(
         names, view.paths.page_file, record=record,
         cert=view, fingerprint=signing.fingerprint, development_key=signing.development_key,
         has_pdf=has_pdf, share=share_links(theme.site, view), status_json_url=view.paths.api,
-        share_image=share_image,
+        share_image=share_image, machine_readable=machine_readable(view, has_verifiable_credential),
+        wallet=wallet_offer(theme.site, view) if has_verifiable_credential else None,
     )
+
+
+def machine_readable(view: CertificateView, has_verifiable_credential: bool) -> list[dict[str, str]]:
+    """The page's `<link rel="alternate">`s: its forms for programs (DESIGN.md's types)."""
+    links = [{"type": "application/json", "path": view.paths.api, "title": "Credentials API JSON"},
+             {"type": "application/ld+json", "path": view.paths.assertion, "title": "Open Badges 2.0 assertion"}]
+    if has_verifiable_credential:
+        links.append({"type": "application/vc", "path": view.paths.credential,
+                      "title": "Open Badges 3.0 verifiable credential"})
+    return links
+
+
+def wallet_offer(site: Site, view: CertificateView) -> dict[str, str]:
+    """What the page offers a learner's wallet: the credential's URL, as a link and as a QR
+    code (the Learner Credential Wallet adds a credential from a URL or a scanned one)."""
+    url = site.base_url + view.paths.credential
+    return {"url": url, "path": view.paths.credential, "qr_svg": qr_svg(url)}
+
+
+def qr_svg(text: str) -> jinja2.utils.markupsafe.Markup:
+    """A QR code as inline SVG (one path; scales without blur; no script, no external file)."""
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=4,
+                        error_correction=qrcode.constants.ERROR_CORRECT_M)
+    svg = image.to_string(encoding="unicode")
+    svg = svg[svg.index("<svg"):].replace("<svg ", "<svg aria-hidden=\"true\" focusable=\"false\" ", 1)
+    return jinja2.utils.markupsafe.Markup(svg)
 
 
 def share_links(site: Site, view: CertificateView) -> dict[str, str]:
@@ -109,6 +141,7 @@ def credential_json(site: Site, view: CertificateView, credential: Credential,
         "verification": {
             "status": view.status,
             "revocation_reason": view.revocation_reason,
+            "revocation_date": view.revocation_date.isoformat() if view.revocation_date else None,
             "pdf_sha256": pdf_sha256,
             "pdf_url": site.base_url + view.paths.pdf if pdf_sha256 else None,
             "signature_url": site.base_url + view.paths.signature if pdf_sha256 else None,

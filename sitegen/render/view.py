@@ -76,6 +76,8 @@ class CertificateView:
     grade_display: str | None = None  # "0.94" -> "94%"; letter grades as given
     description: str = ""  # the course's or program's paragraph from site.yml; may be empty
     organization_website: str | None = None  # an http(s) URL (site.yml refuses any other)
+    revocation_date: dt.date | None = None  # when revoked, when the record says
+    revocation_date_display: str | None = None
 
 
 def certificate_status(credential: Credential, today: dt.date) -> str:
@@ -157,6 +159,9 @@ def present(credential: Credential, site: Site, today: dt.date) -> CertificateVi
         grade_display=display_grade(credential.attribute("course", "grade")),
         description=subject.description,
         organization_website=org.website,
+        revocation_date=credential.revocation_date if status == "revoked" else None,
+        revocation_date_display=display_date(credential.revocation_date)
+        if status == "revoked" and credential.revocation_date else None,
     )
 
 

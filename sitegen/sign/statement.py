@@ -17,7 +17,8 @@ from sitegen.layout import KEY_FILE
 from sitegen.model import Site
 from sitegen.render.view import CertificateView
 
-HEADER = "sitegen credential statement, version 1"
+HEADER = "sitegen credential statement, version 2"
+HEADER_V1 = "sitegen credential statement, version 1"  # before "Revocation date"; still read
 # (label in the text, key in parse_statement's dict), in the order they are written.
 FIELDS = (
     ("Issuer", "issuer"),
@@ -30,11 +31,13 @@ FIELDS = (
     ("Expires", "expires"),
     ("Status", "status"),
     ("Revocation reason", "revocation_reason"),
+    ("Revocation date", "revocation_date"),
     ("Credential ID", "credential_id"),
     ("Credential URL", "credential_url"),
     ("PDF SHA-256", "pdf_sha256"),
     ("Signing key", "signing_key"),
 )
+FIELDS_V1 = tuple(field for field in FIELDS if field[1] != "revocation_date")
 NONE = "none"
 NO_PDF_REVOKED = "none: revoked"
 
@@ -71,6 +74,7 @@ def statement_text(view: CertificateView, site: Site, pdf_sha256: str | None,
         "expires": view.expires.isoformat() if view.expires else "never",
         "status": view.status,
         "revocation_reason": view.revocation_reason or NONE,
+        "revocation_date": view.revocation_date.isoformat() if view.revocation_date else NONE,
         "credential_id": view.uuid,
         "credential_url": absolute_url(view.paths.page),
         "pdf_sha256": pdf_sha256,
@@ -101,16 +105,21 @@ def parse_statement(text: str) -> dict[str, str]:
     `statement_text`.
     """
     lines = [line.rstrip("\r") for line in text.split("\n")]
-    if len(lines) < len(FIELDS) + 3:
-        raise ValueError("statement is truncated")
-    if lines[:2] != [HEADER, ""]:
+    known = {HEADER: FIELDS, HEADER_V1: FIELDS_V1}
+    if lines[:1] and lines[0] in known:
+        expected = known[lines[0]]
+    else:
         raise ValueError("not a sitegen credential statement (unknown header)")
-    fields = {}
-    for line, (label, key) in zip(lines[2:], FIELDS):
+    if len(lines) < len(expected) + 3:
+        raise ValueError("statement is truncated")
+    if lines[1] != "":
+        raise ValueError("not a sitegen credential statement (unknown header)")
+    fields = {"revocation_date": NONE}
+    for line, (label, key) in zip(lines[2:], expected):
         if not line.startswith(f"{label}: "):
             raise ValueError(f"statement: expected the {label!r} field, found {line[:40]!r}")
         fields[key] = line[len(label) + 2:].strip()
-    rest = lines[2 + len(FIELDS):]
-    if rest[0] != "" or HEADER in rest:
+    rest = lines[2 + len(expected):]
+    if rest[0] != "" or HEADER in rest or HEADER_V1 in rest:
         raise ValueError("statement: unexpected lines after the fields")
     return fields

@@ -1,0 +1,179 @@
+"""The 600k projection: one shard of an N-way split, built and published, and the shared-page job.
+
+    .venv/bin/python benchmarks/bench_shards.py                        # 20,000 credentials, 20 shards
+    .venv/bin/python benchmarks/bench_shards.py --total 600000 --shards 20 --mode full
+
+A synthetic corpus (`corpus.py`) of `--total` credentials is split `--shards` ways. Shard
+`--shard` (a shard that does not build the shared pages) and shard 1 (its credentials and the
+shared pages) are each built with `sitegen build --shard K/N` and published with
+`sitegen publish --shard K/N` to a local moto server (its own process, on 127.0.0.1), timed
+as a CI job runs them (child processes, wall time); then the same shard again, nothing
+changed, as a daily run with its build/ cached. A matrix runs its N jobs at once, so the
+wall time of a run is that of its slowest job (shard 1); the machine time is about N times
+one job's.
+
+`--mode pages` builds pages and JSON only (no PDFs or signatures): such a build is a preview
+that publish refuses, so the benchmark marks its report publishable to time the upload; never
+do that for a real site. `--mode full` builds every artifact, signed with a throw-away key.
+
+The projection to 600,000 credentials over the same number of shards scales each job's time
+by the corpus: the shard's own work (rendering, signing, writing, uploading) grows with its
+size, total/N, and what every shard does for the whole corpus (reading and validating all
+records, listing the PDF hash index) with the total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from corpus import write_project  # noqa: E402
+from gpgkeys import KEY_CREATED, make_key, new_home, stop_agent  # noqa: E402
+from s3server import DUMMY_ENV, s3_client, start_moto_server  # noqa: E402
+
+TARGET = 600_000
+SCRIPTS = ["latin", "cyrillic", "cjk", "arabic", "devanagari"]
+
+
+def sitegen(*args: str, env: dict) -> tuple[float, str]:
+    """One `sitegen` command in a child process, as a CI step runs it: wall time, stdout."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        code = subprocess.run([sys.executable, "-m", "sitegen", *args], stdout=out, stderr=err, env=env).returncode
+        out.seek(0), err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if code != 0:
+        raise SystemExit(f"sitegen {' '.join(args)} failed:\n{stderr}")
+    return time.perf_counter() - started, stdout
+
+
+def job(project: Path, out: Path, shard: str, mode: str, bucket: str, env: dict) -> dict:
+    """`sitegen build --shard` then `sitegen publish --shard`, timed apart; the publish report."""
+    extra = ["--pages-only"] if mode == "pages" else []
+    built, _ = sitegen("build", "--site", str(project), "--out", str(out), "--shard", shard, "--quiet", *extra, env=env)
+    original = mark_publishable(out) if mode == "pages" else None
+    published, report = sitegen("publish", "--site", str(project), "--out", str(out), "--shard", shard, "--json",
+                                env={**env, "SITEGEN_PUBLISH_BUCKET": bucket})
+    if original is not None:  # a preview again: the next build may write over it
+        (out / ".sitegen/last-build.json").write_text(original)
+    report = json.loads(report)
+    return {"build": built, "publish": published, "objects": report["uploaded"] + report["unchanged"],
+            "uploaded": report["uploaded"], "requests": report["requests"]}
+
+
+def mark_publishable(out: Path) -> str:
+    """A pages-only build is a preview: marked publishable here only to time its upload.
+    Returns the report as it was."""
+    report_file = out / ".sitegen/last-build.json"
+    original = report_file.read_text()
+    report_file.write_text(json.dumps({**json.loads(original), "publishable": True, "preview": None}))
+    return original
+
+
+def load_seconds(project: Path) -> float:
+    """Reading and validating every record, which each shard does for the whole corpus."""
+    code = ("import time; from pathlib import Path; from sitegen.load.config import load_site; "
+            "from sitegen.load.record_cache import load_credentials; t = time.perf_counter(); "
+            f"load_credentials(load_site(Path({str(project)!r})), None); print(time.perf_counter() - t)")
+    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+
+
+def shard_size(total: int, shards: int, index: int) -> int:
+    from corpus import synthetic_uuid
+    from sitegen.shards import Shard
+
+    return sum(1 for i in range(total) if Shard(index, shards).owns(synthetic_uuid(i)))
+
+
+def projected(figures: dict, total: int) -> float:
+    """A job's seconds at 600k over the same N: what depends on the shard's size and what every
+    shard does for the whole corpus both grow with the corpus. Linear, so the fixed costs
+    (start-up, a listing's first request) are over-counted: an upper bound."""
+    return (figures["build"] + figures["publish"]) * TARGET / total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--total", type=int, default=20_000, help="credentials in the corpus (default 20,000)")
+    parser.add_argument("--shards", type=int, default=20, help="N, the shard count (default 20)")
+    parser.add_argument("--shard", type=int, default=2, help="the shard timed besides shard 1 (default 2)")
+    parser.add_argument("--mode", choices=("pages", "full", "both"), default="both",
+                        help="pages and JSON only, or every artifact (PDF, signature, statement, card)")
+    parser.add_argument("--keep", type=Path, help="keep the work folder here")
+    args = parser.parse_args()
+    if not 2 <= args.shard <= args.shards:
+        raise SystemExit("--shard: one of 2..N (shard 1 is timed anyway)")
+
+    os.environ.update(DUMMY_ENV)  # the moto server's dummy credentials, for this process's own client
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-shards-"))
+    work.mkdir(parents=True, exist_ok=True)
+    moto, server = start_moto_server()
+    gnupg = new_home(work / "gnupg")
+    try:
+        fingerprint = make_key(gnupg, extra=("--faked-system-time", KEY_CREATED))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SITEGEN_")}
+        env.update(DUMMY_ENV, AWS_ENDPOINT_URL_CLOUDFRONT=server.url, SITEGEN_PUBLISH_ENDPOINT_URL=server.url,
+                   SITEGEN_GNUPGHOME=str(gnupg), SITEGEN_SIGNING_KEY=fingerprint)
+        s3 = s3_client(server.url)
+        t0 = time.perf_counter()
+        project = write_project(work / "project", args.total, SCRIPTS)
+        print(f"corpus: {args.total} credentials written in {time.perf_counter() - t0:.1f} s; "
+              f"{os.cpu_count()} cores; moto at {server.url}", flush=True)
+        load = load_seconds(project)
+        sizes = {k: shard_size(args.total, args.shards, k) for k in (1, args.shard)}
+        print(f"every shard reads and validates all {args.total} records: {load:.1f} s "
+              f"(at {TARGET:,}: about {load * TARGET / args.total:.0f} s)")
+        for mode in ("pages", "full") if args.mode == "both" else (args.mode,):
+            bucket = f"bench-shards-{mode}"
+            s3.create_bucket(Bucket=bucket)
+            figures = {}
+            for index in (args.shard, 1):
+                shard = f"{index}/{args.shards}"
+                out = work / f"{mode}-shard-{index}"
+                figures[index] = job(project, out, shard, mode, bucket, env)
+                figures[index, "again"] = job(project, out, shard, mode, bucket, env)  # a daily run, nothing new
+                print(f"  done: {mode}, shard {shard}", flush=True)
+            report(mode, args, figures, sizes)
+    finally:
+        stop_agent(gnupg)
+        moto.terminate()
+        moto.wait()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def report(mode: str, args, figures: dict, sizes: dict) -> None:
+    label = "pages and JSON only" if mode == "pages" else "every artifact (page, PDF, signature, statement, JSON)"
+    print(f"\n== {label}: {args.total:,} credentials in {args.shards} shards ==")
+    print(f"{'job':28} {'credentials':>11} {'build s':>8} {'publish s':>9} {'objects':>8} {'requests':>8}")
+    for key, name in ((args.shard, f"shard {args.shard}/{args.shards}"), (1, f"shard 1/{args.shards} (+ shared)"),
+                      ((args.shard, "again"), f"shard {args.shard}, nothing new"),
+                      ((1, "again"), "shard 1, nothing new")):
+        f = figures[key]
+        size = sizes[key if isinstance(key, int) else key[0]]
+        print(f"{name:28} {size:>11,} {f['build']:>8.1f} {f['publish']:>9.1f} {f['objects']:>8,} {f['requests']:>8,}")
+    one, first = figures[args.shard], figures[1]
+    wall = first["build"] + first["publish"]
+    machine = (one["build"] + one["publish"]) * (args.shards - 1) + wall
+    print(f"this corpus: a run takes {wall:.0f} s of wall time (shard 1, the slowest job), "
+          f"{machine / 60:.0f} min of machine time ({args.shards - 1} x shard {args.shard} + shard 1)")
+    if args.total != TARGET:
+        slowest, other = projected(first, args.total), projected(one, args.total)
+        print(f"projection to {TARGET:,} credentials in {args.shards} shards: a run takes about "
+              f"{slowest / 60:.0f} min of wall time, {(other * (args.shards - 1) + slowest) / 3600:.1f} h of "
+              f"machine time (one shard: {other / 60:.0f} min)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""Reading exports of the platform's `GeneratedCertificate` table from credentials_data/.
+
+An export is a CSV file recognised by its columns (`detect.py`), read with the record
+readers' CSV reader (so lines are counted as everywhere else). Rows follow the old
+certificate agent's state diagram (edx-platform's `CertificateStatuses`): only a
+`downloadable` row is a certificate someone holds; every other status (`deleted`,
+`error`, `unavailable`, `notpassing`, `generating`, `regenerating`, `audit_passing`...)
+is counted, reported and skipped. A bad row is one `Problem` naming file, line and field,
+never quoting the learner's name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sitegen.errors import Problem
+from sitegen.layout import is_uuid
+from sitegen.legacy.detect import EXPORT_COLUMNS, is_legacy_export
+from sitegen.legacy.paths import PDF_NAME, LegacyPaths, pdf_key, pdf_key_in
+from sitegen.load.records import RECORD_SUFFIXES, RECORDS_DIR, RawRecord, read_records
+from sitegen.model import SourceLocation
+
+DOWNLOADABLE = "downloadable"
+# edx-platform's CertificateStatuses, all but `downloadable`: reported and skipped.
+NOT_DOWNLOADABLE = frozenset((
+    "deleted", "deleting", "error", "generating", "notpassing", "regenerating", "restricted",
+    "unavailable", "auditing", "audit_passing", "audit_notpassing", "honor_passing", "unverified",
+    "invalidated", "requesting",
+))
+MODE_LABELS = {"honor": "Honor Code Certificate", "verified": "Verified Certificate",
+               "professional": "Professional Certificate", "no-id-professional": "Professional Certificate",
+               "audit": "Certificate", "credit": "Credit Certificate", "masters": "Master's Certificate"}
+_MODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+_ID = re.compile(r"[1-9][0-9]{0,18}")
+_DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[ T][0-9:.]+(?:Z|[+-][0-9:]+)?)?")
+MAX_NAME = 255  # the platform's column
+
+
+@dataclass(frozen=True)
+class LegacyCertificate:
+    """One `downloadable` row: a PDF certificate the old agent made and signed."""
+
+    certificate_id: str  # the export's `id`: what the platform's purge command takes
+    verify_uuid: str
+    download_uuid: str
+    name: str
+    course_id: str
+    mode: str
+    issued: dt.date
+    download_url: str | None  # as exported (http or https), or None
+    pdf_key: str  # where the PDF is in the bucket: downloads/<download_uuid>/<file>.pdf
+    source: SourceLocation
+    distinction: bool = False
+
+    @property
+    def paths(self) -> LegacyPaths:
+        return LegacyPaths(self.verify_uuid)
+
+    @property
+    def mode_label(self) -> str:
+        return MODE_LABELS.get(self.mode, "Certificate")
+
+
+@dataclass
+class LegacyExport:
+    """Every export of a project: its certificates, what was skipped, what is wrong."""
+
+    certificates: list[LegacyCertificate] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)  # status -> rows
+    problems: list[Problem] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    # Every verify_uuid of any row (downloadable or not) -> where: a purged one must not come back.
+    rows: dict[str, SourceLocation] = field(default_factory=dict)
+
+    def skipped_line(self) -> str | None:
+        """The warning line of the skipped rows, per status."""
+        if not self.skipped:
+            return None
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(self.skipped.items()))
+        return (f"legacy certificates: {sum(self.skipped.values())} row(s) not downloadable, skipped "
+                f"({counts}) in {', '.join(self.files)}")
+
+
+def export_files(site_root: Path) -> list[Path]:
+    """The exports in credentials_data/ (hidden files never), sorted."""
+    folder = site_root / RECORDS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*.[cC][sS][vV]")
+                  if p.is_file() and p.suffix.lower() in RECORD_SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+                  and is_legacy_export(p))
+
+
+def load_legacy(site_root: Path) -> LegacyExport:
+    """Every export of the project, read and checked."""
+    export = LegacyExport()
+    seen: dict[str, SourceLocation] = {}
+    for path in export_files(site_root):
+        display = path.relative_to(site_root).as_posix()
+        export.files.append(display)
+        for item in read_records(path, display):
+            if isinstance(item, Problem):
+                export.problems.append(item)
+            else:
+                _add_row(export, item, seen)
+    return export
+
+
+def _add_row(export: LegacyExport, row: RawRecord, seen: dict[str, SourceLocation]) -> None:
+    fields, where = row.fields, row.source
+    status = fields.get("status", "").strip()
+    verify_uuid = fields.get("verify_uuid", "").strip()
+    if is_uuid(verify_uuid):
+        export.rows.setdefault(verify_uuid, where)
+    if status != DOWNLOADABLE:
+        if status in NOT_DOWNLOADABLE:
+            export.skipped[status] += 1
+        else:
+            shown = repr(status)[:40] if status.isprintable() else "a value"
+            export.problems.append(Problem(where.file, where.line, "status", f"{shown} is not a status of "
+                                           "GeneratedCertificate (downloadable, notpassing, deleted...)"))
+        return
+    try:
+        certificate = legacy_certificate(fields, where)
+    except RowError as err:
+        export.problems.append(Problem(where.file, where.line, err.field, err.message))
+        return
+    if certificate.verify_uuid in seen:
+        export.problems.append(Problem(where.file, where.line, "verify_uuid", f"{certificate.verify_uuid} is "
+                                       f"also the verify_uuid of {seen[certificate.verify_uuid]}"))
+        return
+    seen[certificate.verify_uuid] = where
+    export.certificates.append(certificate)
+
+
+class RowError(Exception):
+    def __init__(self, field: str, message: str):
+        self.field, self.message = field, message
+
+
+def legacy_certificate(fields: dict, where: SourceLocation) -> LegacyCertificate:
+    """A downloadable row as a certificate, or a RowError naming the first bad field."""
+    certificate_id = _matching(fields, "id", _ID, "a positive whole number")
+    verify_uuid = _uuid(fields, "verify_uuid")
+    download_uuid = _uuid(fields, "download_uuid")
+    name = _name(fields)
+    course_id = fields.get("course_id", "").strip()
+    if not course_id or not course_id.isprintable() or len(course_id) > 255:
+        raise RowError("course_id", "required: the course's ID (printable text)")
+    mode = fields.get("mode", "").strip() or "honor"
+    if not _MODE.fullmatch(mode):
+        raise RowError("mode", "not a course mode (lowercase letters, digits, - and _)")
+    issued = _date(fields, "modified_date") or _date(fields, "created_date")
+    if issued is None:
+        raise RowError("modified_date", "required (or created_date): the date the certificate was made")
+    url, key = _download(fields, download_uuid)
+    distinction = fields.get("distinction", "").strip().lower() in ("1", "true", "t", "yes")
+    return LegacyCertificate(certificate_id, verify_uuid, download_uuid, name, course_id, mode, issued,
+                             url, key, where, distinction)
+
+
+def _matching(fields: dict, name: str, pattern: re.Pattern, what: str) -> str:
+    value = fields.get(name, "").strip()
+    if not pattern.fullmatch(value):
+        raise RowError(name, f"required: {what}")
+    return value
+
+
+def _uuid(fields: dict, name: str) -> str:
+    value = fields.get(name, "").strip()
+    if is_uuid(value):
+        return value
+    hint = ", in lowercase" if is_uuid(value.lower()) else ""
+    raise RowError(name, f"not 32 lowercase hex digits{hint} (it names the certificate's files)")
+
+
+def _name(fields: dict) -> str:
+    name = fields.get("name", "").strip()
+    # Never quoted: it is the learner's name, and problems end up in CI logs.
+    if not name:
+        raise RowError("name", "required: the learner's name as printed on the PDF")
+    if not name.isprintable():
+        raise RowError("name", "holds a line break or a control character")
+    if len(name) > MAX_NAME:
+        raise RowError("name", f"longer than {MAX_NAME} characters")
+    return name
+
+
+def _date(fields: dict, name: str) -> dt.date | None:
+    value = fields.get(name, "").strip()
+    if not value:
+        return None
+    match = _DATE.fullmatch(value)
+    try:
+        if match:
+            return dt.date.fromisoformat(match.group(1))
+    except ValueError:
+        pass
+    raise RowError(name, "not a date (YYYY-MM-DD, or YYYY-MM-DD HH:MM:SS as the platform exports it)")
+
+
+def _download(fields: dict, download_uuid: str) -> tuple[str | None, str]:
+    """The exported download_url, and the PDF's key in the bucket it names."""
+    url = fields.get("download_url", "").strip()
+    if not url:
+        return None, pdf_key(download_uuid, PDF_NAME)
+    parts = urlsplit(url)
+    found = pdf_key_in(parts.path) if parts.scheme in ("http", "https") and parts.netloc else None
+    if found is None or not url.isprintable() or any(c in url for c in " \"'<>\\"):
+        raise RowError("download_url", "not an http(s) URL of a PDF in the bucket's downloads/<download_uuid>/ "
+                                        "folder (leave it empty for downloads/<download_uuid>/Certificate.pdf)")
+    if found[0] != download_uuid:
+        raise RowError("download_url", "names another download_uuid than the row's")
+    return url, pdf_key(*found)
+
+
+__all__ = ["EXPORT_COLUMNS", "LegacyCertificate", "LegacyExport", "legacy_certificate", "load_legacy"]
