@@ -1,25 +1,33 @@
-"""How much batching saves: PDFs per credential, batched vs one WeasyPrint document each.
+"""PDFs per credential: the stamped path against the whole-document paths it replaces.
 
     .venv/bin/python benchmarks/bench_pdf.py [N] [--batch-size B]
 
 Builds N synthetic credentials with names in a mix of scripts (Latin with diacritics,
 Cyrillic, Greek, Chinese, Japanese, Korean, Arabic, Hebrew, Devanagari, Thai), in a
-throw-away project that uses the real default theme, then renders their PDFs:
+throw-away project that uses the real default theme, then renders their PDFs, in one run:
 
 * naive: for each credential, the same HTML through `weasyprint.HTML(string=...)
   .write_pdf()`, one after the other (what one writes without thinking about speed);
-* batched: `sitegen.render.pdf.render_pdfs`, which lays certificates out as the pages of
-  one document and writes each page as its own PDF (plus the one-page checks, the
-  metadata and the glyph coverage check, which the naive loop does not do).
+* whole, batched: `render_pdfs_reference`, which lays certificates out as the pages of one
+  document and writes each page as its own PDF (plus the one-page checks, the metadata
+  and the glyph coverage check, which the naive loop does not do): the path before stamping,
+  with batches of 1 and of B;
+* stamped: `render_pdfs`, what the build calls: each template's backdrop drawn once, each
+  learner's values drawn over it; once with empty caches (the backdrops made in the run),
+  once with the caches of the first run (what a worker process does after its first batch).
 
-Both run in this process, after a warm-up, sequentially; figures are wall-clock and CPU
-milliseconds per credential (on a busy machine, trust the CPU figures).
+All run in this process, after a warm-up, sequentially; figures are wall-clock and CPU
+milliseconds per credential (on a busy machine, trust the CPU figures). Then a breakdown
+per stage, in CPU ms per credential: a profiled run of each path, its stages' shares
+scaled to the path's plain CPU time.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import pstats
 import random
 import sys
 import tempfile
@@ -42,7 +50,7 @@ from sitegen.model import (  # noqa: E402
     Site,
     SourceLocation,
 )
-from sitegen.render import fonts  # noqa: E402
+from sitegen.render import fonts, pdf_stamp, pdf_write  # noqa: E402
 from sitegen.render import pdf as render_pdf  # noqa: E402
 from sitegen.render.theme import RenderRecord, Theme  # noqa: E402
 from sitegen.render.view import present  # noqa: E402
@@ -123,20 +131,78 @@ def naive(jobs: list[render_pdf.PdfJob], theme: Theme) -> list[bytes]:
 
 
 def batched(jobs: list[render_pdf.PdfJob], theme: Theme, batch_size: int) -> list[bytes]:
-    results = render_pdf.render_pdfs(jobs, theme, batch_size=batch_size)
+    return _pdfs(render_pdf.render_pdfs_reference(jobs, theme, batch_size=batch_size))
+
+
+def stamped(jobs: list[render_pdf.PdfJob], theme: Theme) -> list[bytes]:
+    return _pdfs(render_pdf.render_pdfs(jobs, theme))
+
+
+def _pdfs(results: list[render_pdf.PdfResult]) -> list[bytes]:
     failed = [result.problem for result in results if not result.ok]
     if failed:
         raise SystemExit(f"render failed: {failed[0]}")
     return [result.pdf for result in results]
 
 
+def clear_stamp_caches() -> None:
+    for cache in (pdf_stamp._TEMPLATES, pdf_stamp._BACKDROPS, pdf_stamp._FACES, pdf_stamp._SIZED,
+                  pdf_stamp._FILES, pdf_write._PROGRAMS):
+        cache.clear()
+
+
 def measure(label: str, function, count: int) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     function()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(f"{label:34s} {wall / count * 1000:8.1f} ms/credential wall"
-          f" {cpu / count * 1000:8.1f} ms CPU")
+    print(f"{label:42s} {wall / count * 1000:8.1f} ms/credential wall {cpu / count * 1000:8.1f} ms CPU")
     return wall, cpu
+
+
+# Stages: functions whose cumulative time is the stage's (none calls another of its list).
+WHOLE_STAGES = {
+    "layout (HTML, CSS, boxes, lines)": [("sitegen/render/pdf.py", "_layout")],
+    "painting (SVG, text)": [("weasyprint/document.py", "paint")],
+    "font subsetting": [("weasyprint/pdf/fonts.py", "clean")],
+    "writing (objects, compression)": [("pydyf/__init__.py", "write")],
+    "template and QR code": [("sitegen/render/pdf.py", "_html")],
+}
+STAMPED_STAGES = {
+    "template (Jinja)": [("sitegen/render/pdf.py", "_html")],
+    "QR code": [("sitegen/render/pdf.py", "matrix"), ("sitegen/render/pdf.py", "_mask")],
+    "shaping (Pango, HarfBuzz)": [("sitegen/render/pdf_stamp.py", "_shape")],
+    "stamping (learner lines, QR, links)": [("weasyprint/draw/__init__.py", "draw_inline_level"),
+                                            ("sitegen/render/pdf_stamp.py", "_draw_image"),
+                                            ("sitegen/render/pdf_stamp.py", "_annotations"),
+                                            ("sitegen/render/pdf_stamp.py", "_learner_line")],
+    "font subsetting": [("weasyprint/pdf/fonts.py", "clean")],
+    "writing (fonts, objects, file)": [("sitegen/render/pdf_write.py", "embed_fonts"),
+                                       ("sitegen/render/pdf_write.py", "write")],
+    "backdrops (layout, paint, write)": [("sitegen/render/pdf_stamp.py", "_layout"),
+                                        ("sitegen/render/pdf_stamp.py", "_paint")],
+}
+NESTED = {  # stage -> stages measured inside it, taken out of it
+    "writing (fonts, objects, file)": ["font subsetting"],
+    "backdrops (layout, paint, write)": [],
+}
+
+
+def breakdown(label: str, function, stages: dict, cpu_per_credential: float) -> None:
+    """Each stage's share of a profiled run, in CPU ms per credential of the plain run."""
+    profile = cProfile.Profile()
+    profile.runcall(function)
+    stats = pstats.Stats(profile).stats
+    total = max(ct for (_, _, _), (_, _, _, ct, _) in stats.items())
+    times = {}
+    for stage, functions in stages.items():
+        times[stage] = sum(ct for (filename, _, name), (_, _, _, ct, _) in stats.items()
+                           if any(filename.endswith(path) and name == wanted for path, wanted in functions))
+    for stage, inner in NESTED.items():
+        if stage in times:
+            times[stage] -= sum(times[name] for name in inner if name in times)
+    times["other"] = total - sum(times.values())
+    scale = cpu_per_credential / total
+    print(f"  {label}: " + ", ".join(f"{stage} {seconds * scale:.2f}" for stage, seconds in times.items()))
 
 
 def main() -> None:
@@ -151,20 +217,36 @@ def main() -> None:
         site = make_site(Path(tmp))
         theme = Theme(site)
         jobs = make_jobs(site, args.count)
-        warm = make_jobs(site, 10, seed=2)  # load every script's fonts once for both paths
+        warm = make_jobs(site, 10, seed=2)  # load every script's fonts once for every path
         naive(warm, theme)
         batched(warm, theme, args.batch_size)
+        stamped(warm, theme)
 
         print(f"{args.count} credentials, scripts mixed, batch size {args.batch_size}")
         slow = measure("naive (one document each)", lambda: naive(jobs, theme), args.count)
-        alone = measure("render_pdfs, batch size 1",
-                        lambda: batched(jobs, theme, 1), args.count)
-        fast = measure(f"render_pdfs, batch size {args.batch_size}",
-                       lambda: batched(jobs, theme, args.batch_size), args.count)
-        print(f"batched: {slow[0] / fast[0]:.2f}x the naive loop's speed "
-              f"({slow[1] / fast[1]:.2f}x in CPU time), "
-              f"{alone[0] / fast[0]:.2f}x render_pdfs one at a time "
-              f"({alone[1] / fast[1]:.2f}x in CPU time)")
+        alone = measure("whole, batch size 1", lambda: batched(jobs, theme, 1), args.count)
+        whole = measure(f"whole, batch size {args.batch_size} (before stamping)",
+                        lambda: batched(jobs, theme, args.batch_size), args.count)
+        clear_stamp_caches()
+        pdf_stamp.STATS.clear()
+        cold = measure("stamped, caches empty", lambda: stamped(jobs, theme), args.count)
+        outcomes = dict(pdf_stamp.STATS)
+        fast = measure("stamped, caches of the run before", lambda: stamped(make_jobs(site, args.count, seed=3), theme),
+                       args.count)
+        print(f"stamped: {slow[1] / fast[1]:.1f}x the naive loop's speed in CPU time "
+              f"({slow[0] / fast[0]:.1f}x wall), {whole[1] / fast[1]:.1f}x the batched whole path "
+              f"({whole[0] / fast[0]:.1f}x wall), {alone[1] / fast[1]:.1f}x whole one at a time; "
+              f"with empty caches {whole[1] / cold[1]:.1f}x the batched whole path")
+        print("stamped outcomes, caches empty: " + ", ".join(f"{n} {reason}" for reason, n in outcomes.items()))
+
+        print("breakdown, CPU ms per credential:")
+        breakdown(f"whole, batch size {args.batch_size}", lambda: batched(jobs, theme, args.batch_size),
+                  WHOLE_STAGES, whole[1] / args.count * 1000)
+        clear_stamp_caches()
+        breakdown("stamped, caches empty", lambda: stamped(jobs, theme), STAMPED_STAGES,
+                  cold[1] / args.count * 1000)
+        breakdown("stamped, caches of the run before", lambda: stamped(make_jobs(site, args.count, seed=4), theme),
+                  STAMPED_STAGES, fast[1] / args.count * 1000)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,16 @@
 
     render_pdfs(jobs, theme) -> [PdfResult]     what the build calls, a batch at a time
     render_pdf(credential, view, theme) -> bytes   one certificate, raises PdfError
+    render_pdfs_reference(jobs, theme)          every certificate as a whole WeasyPrint document
+
+Two ways to the same certificate. *Stamped* (pdf_stamp.py): what a template draws the same
+for every learner is laid out, painted and subset once, and each learner's own values
+(marked `learner(...)` in the template) are drawn over it; about ten times faster than the
+other way (benchmarks/bench_pdf.py). *Whole*: each certificate laid out by WeasyPrint, a
+batch of them as the pages of one document; it draws what the stamper leaves (templates
+without `learner()`, long names with a type size of their own, a value that would wrap or
+that WeasyPrint would change), and it is the reference the stamped PDFs are held to
+(tests/test_pdf_stamp.py).
 
 Promises, each tested in tests/test_pdf.py:
 
@@ -13,9 +23,10 @@ Promises, each tested in tests/test_pdf.py:
   the characters, instead of printing boxes (see fonts.py).
 * Reproducible bytes: dates come from the record, the PDF /ID from the credential
   ID; nothing depends on the clock, the batch or the order of rendering.
-* Speed: certificates sharing a template are laid out as the pages of one document,
-  then each page is written as its own PDF with its own metadata. The bytes are the
-  same as rendering the certificate alone (the single path wraps it the same way).
+* Speed: stamped where the template allows it; otherwise certificates sharing a template
+  are laid out as the pages of one document, then each page is written as its own PDF
+  with its own metadata. Either way the bytes are the same as rendering the certificate
+  alone: which way a certificate takes depends on it and its template only.
 """
 
 from __future__ import annotations
@@ -38,14 +49,14 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from sitegen.errors import Problem, SitegenError
 from sitegen.model import Credential
-from sitegen.render import fonts
+from sitegen.render import fonts, pdf_stamp, qr
 from sitegen.render.theme import RenderRecord, Theme
 from sitegen.render.view import CertificateView
 
 PDF_TEMPLATE = "certificate_pdf.html"
 GENERATOR = "sitegen"
 # Bump when a change here changes the bytes of PDFs (it goes into `renderer_fingerprint`).
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 
 # Successive type scales tried when a certificate does not fit on one page.
 SCALES = (1.0, 0.88, 0.77, 0.67, 0.58, 0.5)
@@ -53,11 +64,13 @@ PAGES_PER_DOCUMENT = 100  # certificates laid out as one document: bounds memory
 QR_MASK = 4
 QR_QUIET_ZONE = 4  # modules of light margin around the code, as the QR standard asks
 QR_PIXELS_PER_MODULE = 8
+QR_COLOR = (0x1B, 0x2A, 0x4A)  # the theme's ink
 
 # The widths, in points, the default theme gives the name and the title (an A4
 # landscape page less its frame); the sizes are then checked by layout anyway.
 NAME_MEASURE = 640.0
 TITLE_MEASURE = 600.0
+NAME_LARGEST = 40.0  # points: short names; longer ones get a size of their own
 
 # Laid out around each certificate, in the batch and alone alike, so that both give
 # the same bytes; the ids say which page belongs to which credential.
@@ -85,6 +98,23 @@ class PdfJob:
 
     credential: Credential
     view: CertificateView
+    attachments: tuple[PdfAttachment, ...] = ()  # files to embed, both ways of rendering alike
+
+
+@dataclass(frozen=True)
+class PdfAttachment:
+    """A file embedded in the PDF, with its relationship to the document (what a PDF/A-3
+    certificate carrying its own credential JSON needs: "Source", "Data"...)."""
+
+    name: str
+    data: bytes
+    relationship: str = "Unspecified"
+    description: str | None = None
+
+    def weasyprint_attachment(self) -> weasyprint.Attachment:
+        """A new WeasyPrint attachment (each can be written once)."""
+        return weasyprint.Attachment(file_obj=io.BytesIO(self.data), name=self.name,
+                                     description=self.description, relationship=self.relationship)
 
 
 @dataclass(frozen=True)
@@ -96,6 +126,7 @@ class PdfResult:
     problem: Problem | None
     used: RenderRecord  # templates and assets the render used, for the build state
     scale: float | None = None  # the type scale that fitted
+    stamped: bool = False  # drawn over its template's shared backdrop (else laid out whole)
 
     @property
     def ok(self) -> bool:
@@ -128,10 +159,33 @@ def render_pdfs(jobs: Sequence[PdfJob], theme: Theme,
                 batch_size: int = PAGES_PER_DOCUMENT) -> list[PdfResult]:
     """PDFs for many certificates, in the order given; one bad certificate fails alone.
 
-    Certificates are laid out `batch_size` at a time, so memory stays bounded by the
-    batch (plus the returned PDFs: give it a few hundred jobs at a time, not all).
+    Stamped where the template allows; the others are laid out `batch_size` at a time, so
+    memory stays bounded by the batch (plus the returned PDFs: give it a few hundred jobs
+    at a time, not all).
     """
     renderer = _Renderer(theme)
+    results: list[PdfResult | None] = [renderer.render_stamped(job) for job in jobs]
+    whole = [index for index, result in enumerate(results) if result is None]
+    for index, result in zip(whole, _render_whole(renderer, [jobs[i] for i in whole], batch_size)):
+        results[index] = result
+    return results
+
+
+def render_pdf_reference(credential: Credential, view: CertificateView, theme: Theme) -> bytes:
+    """The PDF of one certificate laid out whole, never stamped; raises PdfError."""
+    (result,) = render_pdfs_reference([PdfJob(credential, view)], theme)
+    if result.problem is not None:
+        raise PdfError(result.problem)
+    return result.pdf
+
+
+def render_pdfs_reference(jobs: Sequence[PdfJob], theme: Theme,
+                          batch_size: int = PAGES_PER_DOCUMENT) -> list[PdfResult]:
+    """PDFs laid out whole, never stamped: the reference stamped PDFs are compared with."""
+    return _render_whole(_Renderer(theme), jobs, batch_size)
+
+
+def _render_whole(renderer: _Renderer, jobs: Sequence[PdfJob], batch_size: int) -> list[PdfResult]:
     results: list[PdfResult | None] = [None] * len(jobs)
     pending: dict[str, list[_Prepared]] = {}  # by group: same markup around <body>
 
@@ -160,7 +214,7 @@ def render_pdfs(jobs: Sequence[PdfJob], theme: Theme,
 def fit_text(view: CertificateView, scale: float = 1.0) -> TextFit:
     """Type sizes from the length of the texts: short names large, long ones on two lines."""
     name = _fit_size(estimated_width(view.recipient_name), NAME_MEASURE,
-                     largest=40, preferred=28, smallest=14, max_lines=2)
+                     largest=NAME_LARGEST, preferred=28, smallest=14, max_lines=2)
     title = _fit_size(estimated_width(view.title), TITLE_MEASURE,
                       largest=22, preferred=17, smallest=10, max_lines=3)
     return TextFit(name_size=round(name * scale, 2), title_size=round(title * scale, 2),
@@ -231,22 +285,53 @@ def _package_versions() -> list[str]:
 
 
 def qr_code_data_uri(text: str) -> str:
-    """A QR code of `text` as a PNG data: URI: navy on transparent, with its quiet zone.
+    """A QR code of `text` as a PNG data: URI: navy on transparent, with its quiet zone."""
+    return QrCode(text).data_uri
+
+
+_BYTE_OF_MODULE = bytes([0, 0xFF]) + bytes(254)  # a dark module: 8 pixels of ink
+
+
+class QrCode:
+    """The QR code of a URL: a PNG data: URI where a template prints it, rows of bits where
+    a stamped certificate draws it (the same pixels: 8x8 per module, navy, transparent).
 
     A small bitmap costs WeasyPrint almost nothing to parse and draw on every page.
     Each module is 8x8 pixels: with one pixel per module, viewers and scanners smooth
     the scaled-up bitmap into uneven modules that do not decode from a 150 dpi scan.
     """
-    import qrcode
 
-    # A fixed mask: searching the best of the eight costs ~12 ms per code in pure Python,
-    # and any mask is valid and decodes; the URL is printed beside it anyway.
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QR_QUIET_ZONE,
-                         mask_pattern=QR_MASK)
-    code.add_data(text)
-    code.make(fit=True)
-    png = _png_1bit(code.get_matrix(), color=(0x1B, 0x2A, 0x4A))
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    def __init__(self, text: str):
+        self.text = text
+
+    @functools.cached_property
+    def matrix(self) -> list[list[bool]]:
+        # A fixed mask: searching the best of the eight costs ~12 ms per code in pure
+        # Python, and any mask is valid and decodes; the URL is printed beside it anyway.
+        return qr.qr_matrix(self.text, border=QR_QUIET_ZONE, mask=QR_MASK)
+
+    @functools.cached_property
+    def data_uri(self) -> str:
+        png = _png_1bit(self.matrix, color=QR_COLOR)
+        return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+    def __html__(self) -> str:
+        return self.data_uri
+
+    def __str__(self) -> str:
+        return self.data_uri
+
+    def image_mask(self) -> tuple[int, int, bytes, tuple[int, int, int]]:
+        """(width, height, rows of bits: 1 where the ink goes, colour): the PNG's pixels,
+        for pdf_stamp.py."""
+        return self._mask
+
+    @functools.cached_property
+    def _mask(self) -> tuple[int, int, bytes, tuple[int, int, int]]:
+        assert QR_PIXELS_PER_MODULE == 8  # a module is one byte of a row
+        rows = [bytes(row).translate(_BYTE_OF_MODULE) for row in self.matrix]
+        data = b"".join(row * QR_PIXELS_PER_MODULE for row in rows)
+        return len(self.matrix[0]) * QR_PIXELS_PER_MODULE, len(rows) * QR_PIXELS_PER_MODULE, data, QR_COLOR
 
 
 def _png_1bit(rows: list[list[bool]], color: tuple[int, int, int]) -> bytes:
@@ -297,16 +382,16 @@ class _Renderer:
         self.stylesheets = [_wrapper_stylesheet()]
         self.fetcher = _ThemeFetcher([theme.static_dir, self.site.root])
         self.image_cache: dict = {}
+        self.stamper = pdf_stamp.Stamper(self._layout_certificate)
+        # Every theme file, as a digest: a stamped backdrop is reused only with these files.
+        self.theme_files = hashlib.sha256("\n".join(
+            [RENDERER_VERSION, *(f"{name}={asset.digest}" for name, asset in sorted(theme.assets.items()))]
+        ).encode()).hexdigest()
 
     def prepare(self, job: PdfJob, scale_index: int) -> _Prepared | PdfResult:
-        view = job.view
-        message = fonts.missing_glyphs_message(view.recipient_name, self.coverage)
-        if message:
-            return self._failure(job, "full_name", message, RenderRecord())
-        message = fonts.missing_glyphs_message(view.title, self.coverage)
-        if message:  # the title comes from site.yml, not from the record
-            return self._failure(job, None, f"the {view.kind} title in site.yml: {message}",
-                                 RenderRecord())
+        failure = self._glyphs_failure(job)
+        if failure is not None:
+            return failure
         used = RenderRecord()
         names = self.theme.certificate_templates(PDF_TEMPLATE, job.credential)
         try:
@@ -318,6 +403,62 @@ class _Renderer:
         if match is None:
             return self._failure(job, None, "the PDF template has no <body> element", used)
         return _Prepared(job, scale_index, match["head"], match["body"], match["tail"], used)
+
+    def render_stamped(self, job: PdfJob) -> PdfResult | None:
+        """The certificate stamped over its template's backdrop, at the first type scale that
+        fits; None when it must be laid out whole (the template or the values do not allow
+        stamping), and for the problems the whole layout reports."""
+        if self._glyphs_failure(job) is not None:
+            return None
+        view = job.view
+        names = self.theme.certificate_templates(PDF_TEMPLATE, job.credential)
+        credential_url = self._credential_url(view)
+        metadata = pdf_metadata(view, credential_url, self.site.language)
+        qr_code = QrCode(credential_url)
+        for scale in SCALES:
+            if fit_text(view, scale).name_size < round(NAME_LARGEST * scale, 2):
+                # A long name has a type size of its own, so the page around it too: a
+                # backdrop for one certificate costs more than laying it out whole.
+                pdf_stamp.STATS["a long name, in a type size of its own"] += 1
+                return None
+            used, learner = RenderRecord(), pdf_stamp.LearnerValues()
+            try:
+                html = self._html(job, names, scale, used, learner, qr_code)
+            except Exception:  # reported by the whole layout, with the template's name
+                return None
+            printed = functools.partial(self._html, job, names, scale, RenderRecord(), qr_code=qr_code)
+            pdf = self.stamper.stamp(pdf_stamp.Certificate(
+                html, tuple(learner.values), self._theme_digest(used), metadata, view.uuid.encode("ascii"),
+                lambda probes: printed(learner=probes), job.attachments))
+            if pdf is None:
+                return None
+            if pdf is not pdf_stamp.OVERFLOW:
+                return PdfResult(view.uuid, pdf, None, used, scale, stamped=True)
+        return None
+
+    def _glyphs_failure(self, job: PdfJob) -> PdfResult | None:
+        view = job.view
+        message = fonts.missing_glyphs_message(view.recipient_name, self.coverage)
+        if message:
+            return self._failure(job, "full_name", message, RenderRecord())
+        message = fonts.missing_glyphs_message(view.title, self.coverage)
+        if message:  # the title comes from site.yml, not from the record
+            return self._failure(job, None, f"the {view.kind} title in site.yml: {message}",
+                                 RenderRecord())
+        return None
+
+    def _theme_digest(self, used: RenderRecord) -> str:
+        return "\n".join([self.theme_files, *(f"{name}={self.theme.template_digest(name)}"
+                                              for name in sorted(used.templates))])
+
+    def _layout_certificate(self, html: str) -> tuple[weasyprint.Document, weasyprint.Page | None]:
+        """One certificate laid out alone, as the whole layout does it; with its page if it
+        fits on one."""
+        match = _BODY.match(html)
+        if match is None:
+            raise pdf_stamp.CannotStamp("the PDF template has no <body> element")
+        document = self._layout_html(match["head"], [(pdf_stamp.PAGE_ID, match["body"])], match["tail"])
+        return document, _pages_by_credential(document, [pdf_stamp.PAGE_ID]).get(pdf_stamp.PAGE_ID)
 
     def render_batch(self, batch: list[_Prepared]):
         """Yield (prepared, result) for a batch laid out as the pages of one document."""
@@ -364,21 +505,26 @@ class _Renderer:
 
     # -- steps -------------------------------------------------------------------------
 
-    def _html(self, job: PdfJob, names: list[str], scale: float, used: RenderRecord) -> str:
+    def _html(self, job: PdfJob, names: list[str], scale: float, used: RenderRecord,
+              learner=None, qr_code=None) -> str:
+        """The template's output. `learner` is the template's learner(): by default it prints
+        the value; the stamper's prints a marker instead."""
         view = job.view
         credential_url = self._credential_url(view)
         return self.theme.render(
             names, view.paths.pdf, record=used, for_pdf=True, cert=view,
             fit=fit_text(view, scale), credential_url=credential_url,
-            qr_code=qr_code_data_uri(credential_url))
+            qr_code=qr_code or qr_code_data_uri(credential_url), learner=learner or _as_printed)
 
     def _layout(self, batch: list[_Prepared]) -> weasyprint.Document:
-        first = batch[0]
+        return self._layout_html(batch[0].head, [(p.uuid, p.body) for p in batch], batch[0].tail)
+
+    def _layout_html(self, head: str, bodies: list[tuple[str, str]], tail: str) -> weasyprint.Document:
         pages = "".join(
-            f'<div class="sitegen-pdf-page" id="{_START_ID.format(uuid=p.uuid)}">{p.body}'
-            f'<div class="sitegen-pdf-end" id="{_END_ID.format(uuid=p.uuid)}"></div></div>'
-            for p in batch)
-        html = weasyprint.HTML(string=first.head + pages + first.tail,
+            f'<div class="sitegen-pdf-page" id="{_START_ID.format(uuid=uuid)}">{body}'
+            f'<div class="sitegen-pdf-end" id="{_END_ID.format(uuid=uuid)}"></div></div>'
+            for uuid, body in bodies)
+        html = weasyprint.HTML(string=head + pages + tail,
                                base_url=self.theme.static_dir.as_uri() + "/",
                                url_fetcher=self.fetcher)
         return html.render(font_config=self.font_config, stylesheets=self.stylesheets,
@@ -387,8 +533,9 @@ class _Renderer:
     def _result(self, prepared: _Prepared, document: weasyprint.Document) -> PdfResult:
         view = prepared.job.view
         document.metadata = pdf_metadata(view, self._credential_url(view), self.site.language)
-        pdf = document.write_pdf(pdf_identifier=view.uuid.encode("ascii"),
-                                 custom_metadata=True)
+        attachments = [attachment.weasyprint_attachment() for attachment in prepared.job.attachments]
+        pdf = document.write_pdf(pdf_identifier=view.uuid.encode("ascii"), custom_metadata=True,
+                                 attachments=attachments or None)
         return PdfResult(view.uuid, pdf, None, prepared.used, SCALES[prepared.scale_index])
 
     def _failure(self, job: PdfJob, field_name: str | None, message: str,
@@ -397,6 +544,11 @@ class _Renderer:
 
     def _credential_url(self, view: CertificateView) -> str:
         return self.site.base_url + view.paths.page
+
+
+def _as_printed(value):
+    """learner() of a certificate laid out whole: the value, printed as is."""
+    return value
 
 
 def _chosen(theme: Theme, names: list[str]) -> str:
