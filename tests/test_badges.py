@@ -240,3 +240,15 @@ def test_keys_init_makes_both_keys_and_export_shows_the_issuer(tmp_path):
         assert "PRIVATE" not in shown.out and vc_file.read_text().strip() not in shown.out
     finally:
         stop_agent(home)
+
+
+def test_a_site_without_a_contact_email_is_told_what_open_badges_need(tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(SAMPLE_SITE, site)
+    site_yml = site / "site.yml"
+    site_yml.write_text(re.sub(r"(?m)^contact_email: .*\n", "", site_yml.read_text(encoding="utf-8")),
+                        encoding="utf-8")
+    built = sitegen_subprocess("build", "--site", site, "--pages-only", "--out", tmp_path / "out")
+    assert built.code != 0 and not (tmp_path / "out").exists()
+    assert "error: site.yml: contact_email: is required: every credential is also an Open Badges 2.0 " \
+           "assertion, whose issuer must give an email address" in built.err

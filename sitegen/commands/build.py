@@ -196,6 +196,15 @@ def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
     return report
 
 
+def _open_badges_problems(site: Site) -> list[Problem]:
+    """What the Open Badges 2.0 issuer profiles need of site.yml (checked before anything is written)."""
+    if site.contact_email or not site.served:
+        return []
+    field = f"sites.{site.key}.contact_email" if site.key else "contact_email"
+    return [Problem("site.yml", None, field, "is required: every credential is also an Open Badges 2.0 "
+                    "assertion, whose issuer must give an email address")]
+
+
 def _load_inputs(site: Site, cache_root: Path) -> tuple[list[ContentPage], LoadedCredentials, frozenset[str],
                                                         StatusIndexes]:
     """Content pages, this site's valid credentials and the IDs it must erase, or every
@@ -203,6 +212,8 @@ def _load_inputs(site: Site, cache_root: Path) -> tuple[list[ContentPage], Loade
     problems = links_outside_the_project(site)
     if problems:  # nothing is read through such a link, not even to report on it
         raise InputProblems(problems)
+    if _open_badges_problems(site):
+        raise InputProblems(_open_badges_problems(site))
     pages, problems = load_content_pages(site.root, site.content)
     loaded = load_credentials(site, cache_root)
     purge_list = load_purge_list(site.root)
