@@ -116,6 +116,7 @@ def test_sites_publish_each_to_its_own_bucket(example, moto_server, s3):
         keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, MaxKeys=1000)["Contents"]}
         published = {k.split("/")[1] for k in keys if k.startswith("credentials/")}
         assert published == set(records[SITES[site]]), site
+        assert ".well-known/did.json" in keys  # a dot-folder, published: did:web resolves it there
     # One bucket for both sites would make each delete the other's objects: refused.
     clash = sitegen_subprocess("publish", "--site", project, env={**env, "SITEGEN_PUBLISH_BUCKET": "one-bucket"})
     assert clash.code != 0 and "would both publish to s3://one-bucket/" in clash.err
