@@ -65,7 +65,8 @@ def write_tree(build: Path, credentials: int, seed: int = 1) -> int:
         "assets/site.3f2a9c1b.css": b"body{}" * 200,
         "assets/app.0badc0de.js": b"console.log(1);" * 100,
         ".sitegen/last-build.json": json.dumps(
-            {"ok": True, "errors": 0, "signing": {"fingerprint": "BENCH", "development_key": False}}
+            {"ok": True, "errors": 0, "signing": {"fingerprint": "BENCH", "development_key": False},
+             "publishable": True, "preview": None, "shard": None}
         ).encode(),
     }
     for i in range(credentials):

@@ -242,6 +242,7 @@ def _remote_by_partition(local: list[LocalObject], remote: dict[str, RemoteObjec
     """The listed objects of each partition in scope. An object named by a digest is its
     credential's when the build has it; else it is the partition's whose manifest says so."""
     local_partition = {obj.key: obj.partition for obj in local}
+    wanted = set(scope.partitions)
     owned_by: dict[str, str] | None = None
     grouped: dict[str, dict[str, RemoteObject]] = defaultdict(dict)
     for key, item in remote.items():
@@ -254,7 +255,7 @@ def _remote_by_partition(local: list[LocalObject], remote: dict[str, RemoteObjec
                 name = SHARED_PARTITION  # nobody's: left alone, and counted as such
         elif name is None:
             name = SHARED_PARTITION
-        if name in scope.partitions:
+        if name in wanted:
             grouped[name][key] = item
     return grouped
 
