@@ -30,6 +30,7 @@ NAMES = {
 SITE_YML = """\
 name: Benchmark Verify
 base_url: https://verify.bench.test/
+contact_email: credentials@bench.test  # Open Badges 2.0 issuers need one
 platform_name: Bench Learning
 theme: default
 organizations:

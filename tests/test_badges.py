@@ -252,3 +252,24 @@ def test_a_site_without_a_contact_email_is_told_what_open_badges_need(tmp_path):
     assert built.code != 0 and not (tmp_path / "out").exists()
     assert "error: site.yml: contact_email: is required: every credential is also an Open Badges 2.0 " \
            "assertion, whose issuer must give an email address" in built.err
+
+
+def test_a_new_award_rebuilds_only_itself_even_when_it_sorts_first(tmp_path):
+    """Indexes go to new credentials in issue-date order; one issued before all others must
+    not move another's index, or every later credential would be rebuilt (here: a preview,
+    whose indexes are never written down)."""
+    site = tmp_path / "site"
+    shutil.copytree(SAMPLE_SITE, site)
+    out = tmp_path / "out"
+    assert sitegen_subprocess("build", "--site", site, "--pages-only", "--out", out).code == 0
+    csv = site / "credentials_data/awards.csv"
+    row = csv.read_text(encoding="utf-8").splitlines()[1].split(",")
+    new = "1" * 32
+    row[0], row[1], row[7] = new, "early", "2020-01-02"
+    assert row[7] == "2020-01-02" and "issued" == csv.read_text(encoding="utf-8").splitlines()[0].split(",")[7]
+    csv.write_text(csv.read_text(encoding="utf-8") + ",".join(row) + "\n", encoding="utf-8")
+    again = sitegen_subprocess("build", "--site", site, "--pages-only", "--out", out, "--json")
+    assert again.code == 0, again.err
+    report = json.loads(again.out)
+    assert {u: c["state"] for u, c in report["credentials"].items() if c["state"] == "generated"} == {
+        new: "generated"}

@@ -159,9 +159,10 @@ def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
     state = BuildState.load(out)
     state_was_lost = not state.credentials and (out / CREDENTIALS_DIR).is_dir()
     renderer_digest = "" if options.pages_only else _pdf_renderer_fingerprint()
-    settings = _with_status_index(
-        site_settings_digest(site, signing.fingerprint, signer is not None, renderer_digest, _vc_public_key(job)),
-        job.indexes)
+    settings = site_settings_digest(site, signing.fingerprint, signer is not None, renderer_digest,
+                                    _vc_public_key(job))
+    if job.vc_key is not None:  # only a signed build makes the credential that names its index
+        settings = _with_status_index(settings, job.indexes)
     plan = plan_build(job.loaded.credentials, job.loaded.record_digests, state, settings, _theme_file_digest(theme),
                       today, out, options.shard, signed=signer is not None, purged=job.purged)
     _restamp(plan, state)
