@@ -90,8 +90,13 @@ def _line_start(text: str, line: int, breaks: re.Pattern) -> int:
 # -- CSV -------------------------------------------------------------------------------
 
 
+def csv_columns(text: str) -> list[str]:
+    """The column names of a CSV file's text, spaces trimmed, as the record reader takes them."""
+    return [name.strip() for name in next(csv.reader(io.StringIO(text, newline="")), [])]
+
+
 def _edit_csv(text: str, index: int, line: int | None, changes: dict[str, str]) -> str:
-    header = [name.strip() for name in next(csv.reader(io.StringIO(text, newline="")))]
+    header = csv_columns(text)
     missing = [field for field in changes if field not in header]
     if missing:
         # Adding a column would change every line of the file: that is the issuer's edit to make.
@@ -134,7 +139,7 @@ def _csv_cell(value: str, quoted: bool) -> str:
 
 
 def _delete_csv(text: str, index: int, line: int | None) -> str:
-    header = next(csv.reader(io.StringIO(text, newline="")))
+    header = csv_columns(text)
     start = _line_start(text, line, _ANY_LINE_BREAK)
     cells = _csv_cells(text, start)  # the row may span lines (a quoted line break)
     if len(cells) != len(header):

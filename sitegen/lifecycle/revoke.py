@@ -15,7 +15,6 @@ lose one's edit, and a temporary file that a killed revoke left behind is remove
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import fcntl
 import os
@@ -29,7 +28,7 @@ from pathlib import Path
 
 from sitegen.errors import SitegenError
 from sitegen.layout import is_uuid
-from sitegen.lifecycle.record_edit import EditRefused, edit_record
+from sitegen.lifecycle.record_edit import EditRefused, csv_columns, edit_record
 from sitegen.load.records import RECORDS_DIR, FileRecords, RawRecord, read_record_file, record_files
 from sitegen.load.validate import character_problem
 from sitegen.model import SourceLocation
@@ -68,14 +67,12 @@ def revocation_fields(reason: str, today: dt.date) -> dict[str, str]:
             "revocation_date": today.isoformat()}
 
 
-def fields_the_file_takes(found: FoundRecord, changes: dict[str, str]) -> dict[str, str]:
+def _fields_the_file_takes(suffix: str, text: str, changes: dict[str, str]) -> dict[str, str]:
     """A CSV file without a revocation_date column keeps its columns (adding one would change
     every line): the credential is revoked without a date, and its page shows none."""
-    if found.path.suffix.lower() != ".csv" or "revocation_date" not in changes:
+    if suffix != ".csv" or "revocation_date" in csv_columns(text):
         return changes
-    with found.path.open(encoding="utf-8-sig", newline="") as handle:
-        header = [name.strip() for name in next(csv.reader(handle), [])]
-    return changes if "revocation_date" in header else {k: v for k, v in changes.items() if k != "revocation_date"}
+    return {field: value for field, value in changes.items() if field != "revocation_date"}
 
 
 def revoke(site_root: Path, uuid: str, reason: str, today: dt.date | None = None) -> RevokeResult:
@@ -87,8 +84,7 @@ def revoke(site_root: Path, uuid: str, reason: str, today: dt.date | None = None
     with records_lock(site_root / RECORDS_DIR):
         found = find_record(site_root, uuid)
         _check_revocable(found, uuid)
-        changes = fields_the_file_takes(found, changes)
-        _rewrite(found, changes)
+        changes = _rewrite(found, changes)
     return RevokeResult(uuid, reason, found.record.source, changes)
 
 
@@ -165,16 +161,20 @@ def _check_revocable(found: FoundRecord, uuid: str) -> None:
         raise RevokeRefused(f"{where}: the file is a symbolic link; edit the file it points to by hand")
 
 
-def _rewrite(found: FoundRecord, changes: dict[str, str]) -> None:
+def _rewrite(found: FoundRecord, changes: dict[str, str]) -> dict[str, str]:
+    """Edit the record in its file; the fields written (see _fields_the_file_takes)."""
     data = found.path.read_bytes()
     bom = UTF8_BOM if data.startswith(UTF8_BOM) else b""  # the reader skips it; the file keeps it
     text = data[len(bom):].decode("utf-8")
     source = found.record.source
+    suffix = found.path.suffix.lower()
+    changes = _fields_the_file_takes(suffix, text, changes)
     try:
-        edited = edit_record(found.path.suffix.lower(), text, found.index, source.line, changes)
+        edited = edit_record(suffix, text, found.index, source.line, changes)
     except EditRefused as err:
         raise RevokeRefused(f"{source}: {err}; nothing changed") from None
     _replace_verified(found, bom + edited.encode("utf-8"), changes)
+    return changes
 
 
 def _replace_verified(found: FoundRecord, data: bytes, changes: dict[str, str]) -> None:
