@@ -33,6 +33,7 @@ from sitegen.layout import (
     SHARE_CARDS_DIR,
     VERIFY_PAGE,
     CredentialPaths,
+    share_card_path,
 )
 from sitegen.legacy.stage import LegacyBuild, build_legacy, load_legacy_build
 from sitegen.load.config import load_sites, select_sites
@@ -53,7 +54,7 @@ from sitegen.report import BuildReport
 from sitegen.shards import Shard
 from sitegen.sign.gpg import Signer, locate_key
 from sitegen.sign.vc_key import VcKey
-from sitegen.write.credential import CredentialWriter, output_paths
+from sitegen.write.credential import CredentialWriter
 from sitegen.write.files import OutputTree, remove_file, sweep_temporary_files
 
 log = logging.getLogger("sitegen")
@@ -375,8 +376,11 @@ def _remove_unowned_pdf_hashes(state: BuildState, tree: OutputTree) -> None:
 
 def _remove_unused_share_cards(state: BuildState, tree: OutputTree, report: BuildReport) -> None:
     """Cards no credential shows any more (its course renamed, its last learner revoked)."""
-    used = {path for uuid, entry in state.credentials.items()
-            for kind, path in output_paths(uuid, entry).items() if kind == "share_image"}
+    # Distinct digests first: a few hundred cards for 100k credentials, and this runs on
+    # every build, no-op builds included (every path of every credential took 0.8 s at 100k).
+    digests = {entry.outputs["share_image"].sha256 for entry in state.credentials.values()
+               if "share_image" in entry.outputs}
+    used = {share_card_path(digest) for digest in digests}
     try:
         with os.scandir(tree.path(SHARE_CARDS_DIR)) as entries:
             unused = [f"{SHARE_CARDS_DIR}/{e.name}" for e in entries
