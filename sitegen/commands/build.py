@@ -214,8 +214,9 @@ def _load_inputs(site: Site, cache_root: Path) -> tuple[list[ContentPage], Loade
     problems = links_outside_the_project(site)
     if problems:  # nothing is read through such a link, not even to report on it
         raise InputProblems(problems)
-    if _open_badges_problems(site):
-        raise InputProblems(_open_badges_problems(site))
+    problems = _open_badges_problems(site)
+    if problems:
+        raise InputProblems(problems)
     pages, problems = load_content_pages(site.root, site.content)
     loaded = load_credentials(site, cache_root)
     purge_list = load_purge_list(site.root)

@@ -96,8 +96,8 @@ class Badges:
         return ob2.ob2_json(ob2.assertion(award, self.site.base_url))
 
     def status_entry(self, uuid: str) -> StatusEntry:
-        index = self.indexes[uuid]
-        return StatusEntry(self.site.base_url + status_list_path(index // MIN_ENTRIES + 1), index % MIN_ENTRIES)
+        number, position = _list_position(self.indexes[uuid])
+        return StatusEntry(self.site.base_url + status_list_path(number), position)
 
     # -- per site ------------------------------------------------------------------------------
 
@@ -110,7 +110,7 @@ class Badges:
         for kind, subject_id, mode in self._catalogue():
             badge = self._badge(kind, subject_id, mode)
             files[ob2.badge_path(badge)] = ob2.ob2_json(ob2.badge_class(badge, self.site.base_url))
-            files[_badge_image_path(badge)] = self._badge_image(kind, subject_id, mode)
+            files[_badge_image_path(kind, subject_id, mode)] = self._badge_image(kind, subject_id, mode)
         if self.issuer is not None:
             files[did_document_path(self.site.base_url)] = credential_json(
                 did_document(self.did, self.key.public_keys))
@@ -122,13 +122,12 @@ class Badges:
         lists: dict[int, set[int]] = {1: set()}
         issued: dict[int, dt.date] = {}
         for credential in credentials:
-            index = self.indexes[credential.uuid]
-            number = index // MIN_ENTRIES + 1
+            number, position = _list_position(self.indexes[credential.uuid])
             lists.setdefault(number, set())
             latest = max(credential.issued, credential.revocation_date or credential.issued)
             issued[number] = max(issued.get(number, latest), latest)
             if credential.status == "revoked":
-                lists[number].add(index % MIN_ENTRIES)
+                lists[number].add(position)
         files = {}
         for number, revoked in sorted(lists.items()):
             url = self.site.base_url + status_list_path(number)
@@ -158,7 +157,7 @@ class Badges:
             name=_badge_name(subject, mode),
             description=subject.description or f"{_badge_name(subject, mode)}, awarded by "
                                                f"{self.site.organizations[subject.org].name}.",
-            image_url=self.site.base_url + _badge_image_path_for(kind, subject_id, mode),
+            image_url=self.site.base_url + _badge_image_path(kind, subject_id, mode),
             criteria_narrative=_criteria(subject, mode),
         )
 
@@ -243,11 +242,12 @@ def _criteria(subject: Course | Program, mode: str | None) -> str:
     return f"Completed the course {subject.title} and earned a {MODE_LABELS.get(mode, mode).lower()}."
 
 
-def _badge_image_path(badge: ob2.Ob2Badge) -> str:
-    return _badge_image_path_for(badge.kind, badge.subject_id, badge.mode)
+def _list_position(index: int) -> tuple[int, int]:
+    """(the status list's number, from 1; the bit within it) of a credential's index."""
+    return index // MIN_ENTRIES + 1, index % MIN_ENTRIES
 
 
-def _badge_image_path_for(kind: str, subject_id: str, mode: str | None) -> str:
+def _badge_image_path(kind: str, subject_id: str, mode: str | None) -> str:
     return ob2.badge_class_path(kind, subject_id, mode).removesuffix(".json") + ".svg"
 
 
