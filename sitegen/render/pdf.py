@@ -149,10 +149,7 @@ class TextFit:
 
 def render_pdf(credential: Credential, view: CertificateView, theme: Theme) -> bytes:
     """The PDF of one certificate; raises PdfError with the record's location."""
-    (result,) = render_pdfs([PdfJob(credential, view)], theme)
-    if result.problem is not None:
-        raise PdfError(result.problem)
-    return result.pdf
+    return _one(render_pdfs([PdfJob(credential, view)], theme))
 
 
 def render_pdfs(jobs: Sequence[PdfJob], theme: Theme,
@@ -173,7 +170,11 @@ def render_pdfs(jobs: Sequence[PdfJob], theme: Theme,
 
 def render_pdf_reference(credential: Credential, view: CertificateView, theme: Theme) -> bytes:
     """The PDF of one certificate laid out whole, never stamped; raises PdfError."""
-    (result,) = render_pdfs_reference([PdfJob(credential, view)], theme)
+    return _one(render_pdfs_reference([PdfJob(credential, view)], theme))
+
+
+def _one(results: list[PdfResult]) -> bytes:
+    (result,) = results
     if result.problem is not None:
         raise PdfError(result.problem)
     return result.pdf
