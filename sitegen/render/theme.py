@@ -20,12 +20,17 @@ templates) and are named with `asset()` like any other: docs/themes.md.
 Every template and asset a render touches is recorded (not declared by hand), misses of
 the chain included, so the build knows exactly which outputs a changed, new or deleted
 theme file affects.
+
+What a page shares with every other page of its course and mode (the site's header and
+footer, the course's signatories and description) is written in a `shared` call block and
+rendered once per key instead of once per learner: `SharedParts`.
 """
 
 from __future__ import annotations
 
 import contextvars
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +43,9 @@ from sitegen.load.project_files import site_images
 from sitegen.model import Credential, Site
 
 _used: contextvars.ContextVar[set | None] = contextvars.ContextVar("sitegen_used", default=None)
+# True while a shared part renders: its links climb to the site root, so that they are the
+# same from every page folder of one depth (see SharedParts).
+_in_shared_part: contextvars.ContextVar[bool] = contextvars.ContextVar("sitegen_in_shared_part", default=False)
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,8 @@ class Theme:
         self.assets = _collect_assets(self.static_dir, site)
         self._template_digests: dict[str, str] = {}
         self._site_paths = SimpleNamespace(**site_links())
+        self._chosen: dict[tuple[str, ...], tuple[jinja2.Template, tuple[str, ...]]] = {}
+        self.shared_parts = SharedParts(check_every_use=os.environ.get("SITEGEN_CHECK_SHARED") == "1")
 
     # -- rendering ---------------------------------------------------------------
 
@@ -95,7 +105,7 @@ class Theme:
         used: set = set()
         token = _used.set(used)
         try:
-            template = self.env.get_or_select_template(names)
+            template = self._template(names)
             html = template.render(**self._helpers(output_path, for_pdf), **context)
         finally:
             _used.reset(token)
@@ -103,6 +113,25 @@ class Theme:
             record.templates.update(n for kind, n in used if kind == "template")
             record.assets.update(n for kind, n in used if kind == "asset")
         return html
+
+    def _template(self, names: list[str] | str) -> jinja2.Template:
+        """The first existing template of `names`, its misses recorded as a lookup would.
+
+        The environment never reloads within a build, so the choice for one override chain
+        is made once: a hundred thousand pages would otherwise each ask the file system
+        for the same five missing overrides.
+        """
+        if isinstance(names, str):
+            return self.env.get_template(names)
+        chain = tuple(names)
+        if chain not in self._chosen:
+            template = self.env.select_template(chain)
+            self._chosen[chain] = (template, chain[: chain.index(template.name)])
+        template, misses = self._chosen[chain]
+        used = _used.get()
+        if used is not None:
+            used.update(("template", name) for name in (*misses, template.name))
+        return template
 
     def certificate_templates(self, base: str, credential: Credential) -> list[str]:
         """The override chain of template `base` for one credential, most specific first.
@@ -131,20 +160,25 @@ class Theme:
         base_url = self.site.base_url
 
         def url(path: str) -> str:
-            return relative_url(page, path)
+            return relative_url(page, path, within_folder=not _in_shared_part.get())
 
         def absolute_url(path: str) -> str:
             return base_url + path.lstrip("/")
 
         def asset(name: str) -> str:
             found = self._asset(name)
-            return found.source.as_uri() if for_pdf else relative_url(page, found.published)
+            return found.source.as_uri() if for_pdf else url(found.published)
 
         def asset_path(name: str) -> str:
             return self._asset(name).source.as_uri()
 
+        def shared(*key, caller):
+            # Relative links in the part depend on the page's depth: it is in the key.
+            return self.shared_parts.render(caller, (page.count("/"), for_pdf, *key))
+
         return {"site": self.site, "site_paths": self._site_paths, "url": url, "absolute_url": absolute_url,
-                "asset": asset, "asset_path": asset_path, "for_pdf": for_pdf, "page_path": page}
+                "asset": asset, "asset_path": asset_path, "for_pdf": for_pdf, "page_path": page,
+                "shared": shared}
 
     def _asset(self, name: str) -> Asset:
         used = _used.get()
@@ -154,6 +188,69 @@ class Theme:
             return self.assets[name]
         except KeyError:
             raise jinja2.TemplateRuntimeError(f"asset not found: {name!r}") from None
+
+
+class SharedParts:
+    """Parts of pages rendered once per key: `{% call shared(key...) %}...{% endcall %}`.
+
+    The key names everything the part shows (a course's signatories: the course and the
+    mode); the block's place in its template and the page's depth are added to it. A part
+    must not show a learner's data, since every page with its key gets the first one's
+    output. That is checked, not trusted: each key's part is rendered again for the second
+    page that uses it and must come out the same, so a theme that puts a name in a shared
+    part fails its first build with a message saying which part. SITEGEN_CHECK_SHARED=1
+    compares every use (the test suite runs the default theme that way).
+
+    What the part used (templates, assets) is kept with it and recorded for every page that
+    uses it, so the build state still knows which pages a changed asset affects.
+    """
+
+    CHECKED_USES = 2  # the first use renders; the second renders again and compares
+
+    def __init__(self, check_every_use: bool = False):
+        self.check_every_use = check_every_use
+        self._parts: dict[tuple, list] = {}  # key -> [output, what it used, uses so far]
+
+    def render(self, caller, key: tuple) -> str:
+        code = caller._func.__code__  # the call block: its template file and place in it
+        full_key = (code.co_filename, code.co_firstlineno, *key)
+        part = self._parts.get(full_key)
+        if part is not None and part[2] >= self.CHECKED_USES and not self.check_every_use:
+            part[2] += 1
+            _record(part[1])
+            return part[0]
+        output, used = _render_recording(caller)
+        if part is None:
+            self._parts[full_key] = [output, used, 1]
+        elif output != part[0]:
+            raise jinja2.TemplateRuntimeError(
+                f"a shared part of {Path(code.co_filename).name} (key {key[2:]!r}) differs between two "
+                "pages with the same key: it shows something its key does not name, such as a "
+                "learner's data. Add that to the key or move it out of the shared block.")
+        else:
+            part[2] += 1
+        return output
+
+
+def _render_recording(caller) -> tuple[str, frozenset]:
+    """The part's output, and the templates and assets it used (recorded as usual too)."""
+    outer = _used.get()
+    inner: set = set()
+    token, climbing = _used.set(inner), _in_shared_part.set(True)
+    try:
+        output = caller()
+    finally:
+        _used.reset(token)
+        _in_shared_part.reset(climbing)
+    if outer is not None:
+        outer |= inner
+    return output, frozenset(inner)
+
+
+def _record(used: frozenset) -> None:
+    current = _used.get()
+    if current is not None:
+        current |= used
 
 
 def override_folders(site: Site, credential: Credential) -> list[str]:
@@ -172,19 +269,20 @@ def override_folders(site: Site, credential: Credential) -> list[str]:
     return [f"{course}/{mode}", course, f"{org}/{mode}", org, f"mode/{mode}"]
 
 
-def relative_url(page: str, target: str) -> str:
+def relative_url(page: str, target: str, within_folder: bool = True) -> str:
     """A link from the page at site path `page` to site path `target`, relative.
 
     Relative links keep the tree working under any bucket prefix, in previews and
     from file://. The link climbs to the site root and down again: one string
-    operation per link, which matters at a hundred thousand pages.
+    operation per link, which matters at a hundred thousand pages. A target in the
+    page's own folder is linked from there, unless `within_folder` is False.
     """
     depth = page.count("/")
     target = target.lstrip("/")
     if depth == 0:
         return target or "./"
     folder = page[: page.rindex("/") + 1]
-    if target.startswith(folder):  # inside the page's own folder: certificate.pdf, not ../../credentials/...
+    if within_folder and target.startswith(folder):  # certificate.pdf, not ../../credentials/<id>/...
         return target[len(folder):] or "./"
     return "../" * depth + target
 

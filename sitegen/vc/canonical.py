@@ -17,9 +17,6 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pyld.context_resolver import ContextResolver
-from pyld.jsonld import JsonLdError, JsonLdProcessor
-
 from sitegen.vc.loader import load_document
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -73,6 +70,11 @@ def to_rdf(document: dict) -> dict:
 
 def _strictly(document: dict, then):
     """Expand as a verifier in safe mode does (nothing dropped), then go on from the expanded form."""
+    # pyld (and the requests it imports) is loaded here, not with the module: a build that signs
+    # nothing new, a no-op build, never needs it, and importing it costs a tenth of a second.
+    from pyld.context_resolver import ContextResolver
+    from pyld.jsonld import JsonLdError, JsonLdProcessor
+
     processor = JsonLdProcessor(on_property_dropped=_refuse_dropped_property)
     options = {"documentLoader": load_document, "base": None,
                "contextResolver": ContextResolver(_PARSED_CONTEXTS, load_document)}
@@ -86,6 +88,8 @@ def _strictly(document: dict, then):
 
 def _refuse_dropped_property(expanded_property) -> None:
     # What expansion drops, the signature does not cover: a verifier in safe mode refuses it.
+    from pyld.jsonld import JsonLdError
+
     raise JsonLdError(f"the property {expanded_property!r} is not defined by the document's contexts",
                       "jsonld.ValidationError")
 

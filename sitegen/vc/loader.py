@@ -12,8 +12,6 @@ import json
 from functools import cache
 from pathlib import Path
 
-from pyld.jsonld import JsonLdError
-
 CONTEXTS = Path(__file__).parent / "contexts"
 CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"
 OPEN_BADGES_V3 = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
@@ -38,6 +36,8 @@ def bundled_context(url: str) -> dict:
 def load_document(url: str, options: dict | None = None) -> dict:
     """A pyld document loader that serves the bundled contexts and refuses every other URL."""
     if url not in bundled_sources():
+        from pyld.jsonld import JsonLdError  # only pyld calls this loader: it is loaded already
+
         raise JsonLdError(f"{url} is not a context bundled with sitegen, and a build fetches nothing",
                           "jsonld.LoadDocumentError", {"url": url}, code="loading document failed")
     # "static": the document never changes, so pyld may keep it parsed between operations.
