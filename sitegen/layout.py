@@ -14,6 +14,7 @@ Adding an output kind to every credential is one entry in `CREDENTIAL_OUTPUTS`.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -90,6 +91,7 @@ _LEGACY_PAGE_FILE = re.compile(r"cert/([0-9a-f]{32})/index\.html")
 _SHARE_CARD = re.compile(r"cards/[0-9a-f]{64}\.png")
 
 
+@functools.cache  # asked for every credential of every build: four possible answers
 def expected_outputs(*, signed: bool, has_pdf: bool) -> tuple[str, ...]:
     """The output kinds a credential has: no PDF when revoked, nothing signed in previews."""
     made = {"always": True, "signed": signed, "pdf": signed and has_pdf}

@@ -217,3 +217,22 @@ def test_with_the_state_lost_nothing_of_a_withdrawn_pdf_is_left(copy_of_build, s
     folder = out / "credentials" / ZOE
     assert not (folder / "certificate.pdf").exists() and not (folder / "certificate.pdf.sig").exists()
     assert not old_pdf_hash.exists()
+
+
+def test_a_state_entry_that_is_not_a_credential_id_is_never_used_as_a_path(copy_of_build, sitegen, tmp_path):
+    # build/ may come back from a shared CI cache: its state is data, not a list of paths.
+    site, out = copy_of_build
+    victim = out.parent / "victim.txt"
+    victim.write_text("keep me")
+    state_file = out / ".sitegen" / "state.json"
+    state = json.loads(state_file.read_text())
+    state["credentials"]["../../victim.txt"] = state["credentials"][ZOE]
+    state_file.write_text(json.dumps(state))
+
+    result, report = build_json(sitegen, site, out)
+    assert result.code == 0, result.err
+    assert generated(report) == {}  # the real entries still vouch for their outputs
+    assert victim.read_text() == "keep me"
+    from sitegen.plan.state import BuildState
+
+    assert "../../victim.txt" not in BuildState.load(out).credentials

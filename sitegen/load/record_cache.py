@@ -152,15 +152,15 @@ def _credential_from_json(item: list, display: str) -> Credential:
      certificate_type, expires, revocation_reason, attributes, where, line, revocation_date) = item
     if not is_uuid(uuid):
         raise ValueError("not a credential ID")
+    # Positional, in Credential's field order: a no-op build makes one per record.
     return Credential(
-        uuid=uuid, username=str(username), full_name=str(full_name), credential_type=str(credential_type),
-        status=str(status), issued=dt.date.fromisoformat(issued), course_id=_optional_str(course_id),
-        program_id=_optional_str(program_id), certificate_type=_optional_str(certificate_type),
-        expires=dt.date.fromisoformat(expires) if expires is not None else None,
-        revocation_reason=_optional_str(revocation_reason),
-        attributes=tuple(Attribute(str(n), str(k), str(v)) for n, k, v in attributes),
-        revocation_date=dt.date.fromisoformat(revocation_date) if revocation_date is not None else None,
-        source=SourceLocation(display if where is None else str(where), _optional_int(line)),
+        uuid, str(username), str(full_name), str(credential_type), str(status), dt.date.fromisoformat(issued),
+        _optional_str(course_id), _optional_str(program_id), _optional_str(certificate_type),
+        dt.date.fromisoformat(expires) if expires is not None else None,
+        _optional_str(revocation_reason),
+        tuple(Attribute(str(n), str(k), str(v)) for n, k, v in attributes) if attributes else (),
+        dt.date.fromisoformat(revocation_date) if revocation_date is not None else None,
+        SourceLocation(display if where is None else str(where), _optional_int(line)),
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen import __version__
-from sitegen.layout import CREDENTIAL_OUTPUTS, CREDENTIALS_DIR, CredentialPaths, expected_outputs, is_uuid
+from sitegen.layout import CREDENTIAL_OUTPUTS, CREDENTIALS_DIR, expected_outputs, is_sha256, is_uuid
 from sitegen.model import Credential, Site
 from sitegen.plan.state import BuildState, CredentialState, OutputStamp
 from sitegen.render.view import certificate_status
@@ -137,14 +137,20 @@ def _why_rebuild(saved: CredentialState | None, digest: str, fresh_sets: list[bo
 
 def _check_outputs(out_root: str, uuid: str, saved: CredentialState) -> tuple[str | None, dict]:
     """("missing" or "altered", {}) when an output is not as written; else (None, new stamps
-    of outputs whose modification time moved while their bytes stayed the same)."""
-    paths = CredentialPaths(uuid)
+    of outputs whose modification time moved while their bytes stayed the same).
+
+    Runs for every output of every credential of a no-op build: the paths are made here
+    from the layout's patterns (the state only holds valid credential IDs and digests)."""
     restamped = {}
     for kind, stamp in saved.outputs.items():
-        named_by = CREDENTIAL_OUTPUTS[kind].named_by
-        if named_by and named_by not in saved.outputs:
-            return "missing", {}
-        path = out_root + paths.output(kind, saved.outputs[named_by].sha256 if named_by else None)
+        output = CREDENTIAL_OUTPUTS[kind]
+        if output.named_by:
+            naming = saved.outputs.get(output.named_by)
+            if naming is None or not is_sha256(naming.sha256):
+                return "missing", {}
+            path = out_root + output.pattern.format(uuid=uuid, sha256=naming.sha256)
+        else:
+            path = out_root + output.pattern.format(uuid=uuid)
         try:
             stat = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):

@@ -20,17 +20,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
-from sitegen.layout import STATE_FILE
+from sitegen.layout import STATE_FILE, is_uuid
 from sitegen.write.files import write_atomic
 
 STATE_FORMAT = 3
 
 
-@dataclass(frozen=True)
-class OutputStamp:
+class OutputStamp(NamedTuple):
     """What an output file was when it was written: its digest, and how to notice a change
-    without reading it (size and modification time)."""
+    without reading it (size and modification time). A tuple: a state holds hundreds of
+    thousands, and a no-op build reads them all."""
 
     sha256: str
     size: int
@@ -69,7 +70,9 @@ class BuildState:
             if data.get("format") != STATE_FORMAT:
                 return cls()
             return cls(
-                {uuid: _credential_from_json(entry) for uuid, entry in data["credentials"].items()},
+                # A credential ID names files: one that is not an ID is never trusted as a path.
+                {uuid: _credential_from_json(entry) for uuid, entry in data["credentials"].items()
+                 if is_uuid(uuid)},
                 [dict(files) for files in data["theme_file_sets"]],
                 [str(path) for path in data["shared_pages"]],
             )
@@ -113,6 +116,7 @@ def _credential_from_json(entry: list) -> CredentialState:
     inputs, theme_files, outputs, uncertain = entry
     return CredentialState(
         str(inputs), int(theme_files),
-        {str(kind): OutputStamp(str(s[0]), int(s[1]), int(s[2])) for kind, s in outputs.items()},
+        {str(kind): OutputStamp(str(sha256), int(size), int(mtime_ns))
+         for kind, (sha256, size, mtime_ns) in outputs.items()},
         bool(uncertain),
     )
