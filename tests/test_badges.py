@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 from bs4 import BeautifulSoup
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
 
 from conftest import SAMPLE_SITE, sitegen_subprocess
 from gpgkeys import gpg, gpg_key, new_home  # noqa: F401 - fixture
@@ -213,6 +213,34 @@ def test_sitegen_verify_checks_a_credential_json(built, tmp_path):
     other = sitegen_subprocess("verify", out / "credentials" / VALID / "credential.json", "--site-url",
                                "https://another.example/", "--json")
     assert other.code != 0 and json.loads(other.out)["verdict"] == "invalid"
+
+
+def with_credential_changed(pdf: bytes, old: str, new: str) -> bytes:
+    """The PDF written again by pypdf, its embedded credential.json edited."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    (spec,) = writer.root_object["/AF"]
+    stream = spec.get_object()["/EF"]["/F"].get_object()
+    stream.set_data(stream.get_data().replace(old.encode(), new.encode()))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_sitegen_verify_checks_the_credential_a_pdf_carries(built, tmp_path):
+    _, out, _ = built
+    pdf = out / "credentials" / VALID / "certificate.pdf"
+    genuine = sitegen_subprocess("verify", pdf, "--build-dir", out)
+    assert genuine.code == 0, genuine.out
+    assert "  Embedded credential: verified: signed by its issuer, not revoked, within its dates\n" in genuine.out
+    forged = tmp_path / "forged.pdf"
+    forged.write_bytes(with_credential_changed(pdf.read_bytes(), "Súilleabháin", "Smith"))
+    answer = sitegen_subprocess("verify", forged, "--build-dir", out, "--json")
+    assert answer.code == 1
+    report = json.loads(answer.out)
+    assert report["verdict"] == "invalid" and report["embedded_credential"]["verdict"] == "invalid"
+    assert report["embedded_credential"]["reason"].startswith("the signature does not match: it was changed after")
+    text = sitegen_subprocess("verify", forged, "--build-dir", out).out
+    assert "  Embedded credential: NOT GENUINE: the signature does not match" in text
 
 
 def test_the_site_publishes_its_did_document_and_ob2_files(built):
