@@ -215,12 +215,12 @@ def test_sitegen_verify_checks_a_credential_json(built, tmp_path):
     assert other.code != 0 and json.loads(other.out)["verdict"] == "invalid"
 
 
-def with_credential_changed(pdf: bytes, old: str, new: str) -> bytes:
-    """The PDF written again by pypdf, its embedded credential.json edited."""
+def with_embedded_credential(pdf: bytes, edit) -> bytes:
+    """The PDF written again by pypdf, its embedded credential.json edited: edit(bytes) -> bytes."""
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
     (spec,) = writer.root_object["/AF"]
     stream = spec.get_object()["/EF"]["/F"].get_object()
-    stream.set_data(stream.get_data().replace(old.encode(), new.encode()))
+    stream.set_data(edit(stream.get_data()))
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -233,7 +233,8 @@ def test_sitegen_verify_checks_the_credential_a_pdf_carries(built, tmp_path):
     assert genuine.code == 0, genuine.out
     assert "  Embedded credential: verified: signed by its issuer, not revoked, within its dates\n" in genuine.out
     forged = tmp_path / "forged.pdf"
-    forged.write_bytes(with_credential_changed(pdf.read_bytes(), "Súilleabháin", "Smith"))
+    forged.write_bytes(with_embedded_credential(pdf.read_bytes(), lambda data: data.replace(
+        "Súilleabháin".encode(), b"Smith")))
     answer = sitegen_subprocess("verify", forged, "--build-dir", out, "--json")
     assert answer.code == 1
     report = json.loads(answer.out)
