@@ -232,6 +232,7 @@ def verify_page_config() -> dict[str, str]:
     return {
         "credentialPage": sample.page.replace(sample.uuid, "{uuid}"),
         "credentialApi": sample.api.replace(sample.uuid, "{uuid}"),
+        "credentialJson": sample.credential.replace(sample.uuid, "{uuid}"),
         "pdfHash": pdf_hash_path("0" * 64).replace("0" * 64, "{sha256}"),
         "keyFile": KEY_FILE,
     }

@@ -197,6 +197,11 @@ class Credential(NamedTuple):
         return self.credential_type == COURSE_CERTIFICATE
 
     @property
+    def issued_at(self) -> dt.datetime:
+        """The moment its files are dated (signatures, the PDF, the file it embeds)."""
+        return issue_time(self.issued)
+
+    @property
     def content(self) -> tuple:
         """What the record says, without where it says it."""
         return self[:-1]
@@ -206,3 +211,9 @@ class Credential(NamedTuple):
             if attr.namespace == namespace and attr.name == name:
                 return attr.value
         return None
+
+
+def issue_time(issued: dt.date) -> dt.datetime:
+    """The issue date at noon UTC: rebuilds give the same bytes (never the clock), and the
+    date reads the same in every time zone from UTC-11 to UTC+11."""
+    return dt.datetime.combine(issued, dt.time(12, 0), tzinfo=dt.UTC)

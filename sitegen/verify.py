@@ -24,6 +24,11 @@ trickles bytes, and at a size cap.
 
 Every credential ID taken from a PDF, a URL or the site is checked to be 32 lowercase hex
 digits before it is used in a path or a URL.
+
+A PDF that carries its verifiable credential (credential.json, embedded by signed builds) has
+it checked too, as `sitegen verify credential.json` checks one, against the same issuer, and
+against the PDF's own evidence: it must be the credential the signed statement is about. One
+that is not genuine, or is another's, makes the PDF not genuine, whatever else says.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ from sitegen.layout import CREDENTIALS_DIR, KEY_FILE, CredentialPaths, is_uuid, 
 from sitegen.load.yamlsource import YamlSyntaxError, load_yaml
 from sitegen.sign.gpg import DEV_KEY_COMMENT, gpg_message, open_gpg
 from sitegen.sign.statement import NONE, parse_statement
+from sitegen.vc.embedded import FILE_NAME, EmbeddedError, embedded_credential
 
 VALID, INVALID, REVOKED, EXPIRED, UNKNOWN = "valid", "invalid", "revoked", "expired", "unknown"
 UNVERIFIED = "unverified"  # only the document's own site vouched for it
@@ -69,6 +75,9 @@ HEADLINES = {
     UNKNOWN: "UNKNOWN",
     UNVERIFIED: "UNVERIFIED",
 }
+# What the report says of a PDF's embedded credential.
+EMBEDDED_HEADLINES = {VALID: "verified", INVALID: "NOT GENUINE", REVOKED: "REVOKED", EXPIRED: "EXPIRED",
+                      UNKNOWN: "could not be checked", UNVERIFIED: "unverified"}
 MAX_DOWNLOAD = 50 * 1024 * 1024
 TIMEOUT_ENV = "SITEGEN_VERIFY_TIMEOUT"
 DEFAULT_TIMEOUT = 20.0  # seconds for one download, redirects included
@@ -81,6 +90,21 @@ _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"']+")
 _FINGERPRINT = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
 # Only the trusted public key is in the keyring; gpg must not fetch or start anything.
 _VERIFY_OPTIONS = ("--no-autostart", "--no-auto-key-retrieve", "--trust-model", "always")
+
+
+@dataclass(frozen=True)
+class EmbeddedCredential:
+    """The verifiable credential a PDF carries: its verdict, as `sitegen verify credential.json`
+    gives it and against the PDF's own evidence."""
+
+    verdict: str  # as Verification.verdict
+    reason: str
+    credential_url: str | None = None  # its id: where it says it is published
+    found: str | None = None  # unverified: the verdict of the site it names
+
+    @property
+    def report(self) -> str:
+        return f"{EMBEDDED_HEADLINES[self.verdict]}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -107,6 +131,7 @@ class Verification:
     found: str | None = None  # unverified: the verdict the document's own site gave
     warnings: tuple[str, ...] = ()
     development_key: bool = False
+    embedded_credential: EmbeddedCredential | None = None  # a PDF's credential.json, if it carries one
 
     @property
     def exit_code(self) -> int:
@@ -129,13 +154,14 @@ class Verification:
             ("Revoked on", self.revocation_date and self.revocation_date.isoformat()),
             ("Credential ID", self.uuid),
             ("Credential URL", self.credential_url),
+            ("Embedded credential", self.embedded_credential and self.embedded_credential.report),
             ("Signing key", signer and (f"{signer} (from {self.key_source})" if self.key_source else signer)),
             ("Trusted key", keys and signer not in self.trusted_keys
              and (f"{keys} (from {self.key_source})" if self.key_source else keys)),
             ("Checked against", self.source),
             ("Trusted because", self.trust),
         ]
-        lines += [f"  {label + ':':<18} {value}" for label, value in details if value]
+        lines += [f"  {label + ':':<20} {value}" for label, value in details if value]
         lines += [f"  Warning: {warning}" for warning in self.warnings]
         if self.development_key:
             lines.append(f"  WARNING: the site signs with a development key ({DEV_KEY_COMMENT}): "
@@ -148,6 +174,8 @@ class Verification:
             fields[name] = fields[name] and fields[name].isoformat()
         for name in ("trusted_keys", "warnings"):
             fields[name] = list(fields[name])
+        if self.embedded_credential is not None:
+            fields["embedded_credential"] = dataclasses.asdict(self.embedded_credential)
         return {**fields, "exit_code": self.exit_code}
 
 
@@ -208,6 +236,7 @@ def verify(target: str | Path, *, build_dir: Path | None = None, base_url: str |
                                 "name it with --site-url URL (the issuer's site, as you know it) "
                                 "or --build-dir DIR (its build)")
         result = _verify_pdf(anchor, data, uuid, today, gpg_binary)
+        result = _with_embedded_credential(result, data, trust, today)
         what = "the PDF"
     warnings = list(result.warnings)
     if named_base and anchor.base_url and not is_under(named_base, anchor.base_url):
@@ -277,6 +306,56 @@ def _unverified(result: Verification) -> Verification:
     reason = (f"the document chose its own issuer ({result.source}), and anyone can set up a "
               f"site that vouches for its own documents; to check it, {HOW_TO_NAME_THE_ISSUER}")
     return dataclasses.replace(result, verdict=UNVERIFIED, reason=reason, found=result.verdict)
+
+
+def _with_embedded_credential(result: Verification, pdf: bytes, trust: _TrustOptions,
+                              today: dt.date) -> Verification:
+    """The PDF's verdict, with its embedded credential's: one not genuine, or another
+    credential's, makes the PDF not genuine; one revoked or expired, the PDF too."""
+    embedded = _embedded_credential(pdf, trust, today, result)
+    if embedded is None:
+        return result
+    result = dataclasses.replace(result, embedded_credential=embedded)
+    if INVALID in (embedded.verdict, embedded.found) and result.verdict != INVALID:
+        return dataclasses.replace(result, verdict=INVALID,
+                                   reason=f"the {FILE_NAME} it carries is not genuine: {embedded.reason}")
+    if embedded.verdict in (REVOKED, EXPIRED) and result.verdict == VALID:
+        return dataclasses.replace(result, verdict=embedded.verdict,
+                                   reason=f"the {FILE_NAME} it carries is {embedded.verdict}: {embedded.reason}")
+    return result
+
+
+def _embedded_credential(pdf: bytes, trust: _TrustOptions, today: dt.date,
+                         result: Verification) -> EmbeddedCredential | None:
+    try:
+        data = embedded_credential(pdf)
+    except EmbeddedError as error:
+        return EmbeddedCredential(INVALID, str(error))
+    if data is None:
+        return None
+    try:
+        checked = verify_badge(data, trust, today, f"the {FILE_NAME} the PDF carries")
+    except SitegenError as error:
+        return EmbeddedCredential(INVALID, str(error))
+    if not _is_the_credential_of(checked.credential_url, result):
+        about = result.credential_url or f"credential {result.uuid}"
+        return EmbeddedCredential(INVALID, f"it is {checked.credential_url}, not the credential the PDF is "
+                                  f"({about})", checked.credential_url)
+    reason = checked.reason
+    if checked.verdict == UNVERIFIED:
+        reason = (f"its own site ({checked.source}) says {HEADLINES[checked.found]}, but that site "
+                  "chose itself; name the issuer's site (--site-url or --build-dir) to check it")
+    return EmbeddedCredential(checked.verdict, reason, checked.credential_url, checked.found)
+
+
+def _is_the_credential_of(credential_id: str | None, result: Verification) -> bool:
+    """Whether a credential.json's id (<site>credentials/<uuid>/credential.json) names the
+    credential of the PDF: the Credential URL its signed statement gives (same site, same
+    ID), or, without a statement, the ID the PDF was found under."""
+    named = parse_credential_url((credential_id or "").removesuffix(FILE_NAME))
+    if result.credential_url:
+        return named is not None and named == parse_credential_url(result.credential_url)
+    return result.uuid is None or (named is not None and named[1] == result.uuid)
 
 
 def _verify_url(anchor: _Anchor, uuid: str, today, gpg_binary) -> Verification:

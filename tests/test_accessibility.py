@@ -22,12 +22,17 @@ from test_theme_pages import REVOKED, VALID, _QuietHandler, chromium, chromium_i
 AXE = REPO / "node_modules/axe-core/axe.min.js"
 BLOCKING = ("serious", "critical")
 
-# Runs axe once the page (and its own scripts) have loaded, and writes what it found
-# into the page, where `chromium --dump-dom` can read it.
+# Runs axe once the page (and its own scripts) have loaded, and what READY selects is in it
+# (a result its script shows), and writes what it found into the page, where
+# `chromium --dump-dom` can read it.
 AXE_HARNESS = """
 <script src="/__axe/axe.min.js"></script>
 <script>
 window.addEventListener("load", () => setTimeout(async () => {
+  const ready = READY;
+  for (let wait = 0; ready && !document.querySelector(ready) && wait < 200; wait++) {
+    await new Promise(resolve => setTimeout(resolve, 50));
+  }
   const results = await axe.run(document, {resultTypes: ["violations"]});
   const out = document.createElement("pre");
   out.id = "axe-results";
@@ -57,11 +62,15 @@ def served_site(tmp_path_factory, gpg_key):
     server.server_close()
 
 
-def axe_violations(served_site, tmp_path: Path, page: str, query: str = "", width: int = 1280) -> list[dict]:
+def axe_violations(served_site, tmp_path: Path, page: str, query: str = "", width: int = 1280,
+                   before: str = "", ready: str | None = None) -> list[dict]:
+    """axe's violations on `page`, with `before` (another harness) added to it first, once
+    what `ready` selects is in the page."""
     root, base = served_site
     original = root / page
     checked = original.with_name(original.stem + ".axe.html")
-    checked.write_text(original.read_text(encoding="utf-8").replace("</body>", AXE_HARNESS + "</body>"),
+    harness = before + AXE_HARNESS.replace("READY", json.dumps(ready))
+    checked.write_text(original.read_text(encoding="utf-8").replace("</body>", harness + "</body>"),
                        encoding="utf-8")
     dom = chromium(tmp_path, f"{base}{checked.relative_to(root).as_posix()}{query}", "--dump-dom", width=width)
     found = BeautifulSoup(dom, "html.parser").find(id="axe-results")

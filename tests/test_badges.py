@@ -4,6 +4,7 @@ badge classes), checked by independent verifiers offline."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -12,13 +13,15 @@ import subprocess
 
 import pytest
 from bs4 import BeautifulSoup
+from pypdf import PdfReader, PdfWriter
 
 from conftest import SAMPLE_SITE, sitegen_subprocess
-from gpgkeys import gpg_key  # noqa: F401 - fixture
+from gpgkeys import gpg, gpg_key, new_home  # noqa: F401 - fixture
 from ob2.server import serve_folder
 from ob2.validator import run_validator, write_context
 from sitegen.plan.status_indexes import STATUS_INDEXES, load_status_indexes
 from sitegen.vc import MIN_ENTRIES, build_fetcher, decode_status_list, is_set, verify_credential
+from test_pdf import page_count, pdfa_3b_problems
 from test_vc import run_verifier_core, verifier_says
 
 BASE = "https://verify.sample.test/"
@@ -63,6 +66,35 @@ def test_the_independent_verifier_agrees_offline(built):
     assert {u: verifier_says(r) for u, r in answer["results"].items()} == {
         VALID: "valid", REVOKED: "revoked", PROGRAM: "valid"}
     assert answer["refused"] == [] or all("schema" in url for url in answer["refused"])
+
+
+def test_each_pdf_is_pdfa_3b_one_page_signed_and_carries_its_published_credential(built, tmp_path):
+    """The PDF carries its proof: the published credential.json, byte for byte, which verifies
+    (in Python and with verifier-core), in a one-page PDF/A-3b file that gpg still verifies."""
+    _, out, report = built
+    employer = new_home(tmp_path / "employer")
+    assert gpg(employer, "--import", str(out / "keys/signing-key.asc")).returncode == 0
+    carried, fetch = {}, build_fetcher(BASE, out)
+    for uuid in report["credentials"]:
+        folder = out / "credentials" / uuid
+        if uuid == REVOKED:
+            assert not (folder / "certificate.pdf").exists()  # a revoked credential has no PDF
+            continue
+        pdf = (folder / "certificate.pdf").read_bytes()
+        assert pdfa_3b_problems(pdf) == [] and page_count(pdf) == 1, uuid
+        checked = gpg(employer, "--verify", str(folder / "certificate.pdf.sig"), str(folder / "certificate.pdf"))
+        assert checked.returncode == 0 and b"Good signature" in checked.stderr, uuid
+        (embedded,) = PdfReader(io.BytesIO(pdf)).attachments["credential.json"]
+        assert embedded == (folder / "credential.json").read_bytes(), uuid
+        assert verify_credential(embedded, fetch).status in ("valid", "expired"), uuid
+        carried[uuid] = tmp_path / f"{uuid}.json"
+        carried[uuid].write_bytes(embedded)
+    # poppler reads it the same (what `pdfdetach -saveall` gives a user)
+    folder = out / "credentials" / VALID
+    subprocess.run(["pdfdetach", "-saveall", "-o", tmp_path, folder / "certificate.pdf"], check=True)
+    assert (tmp_path / "credential.json").read_bytes() == (folder / "credential.json").read_bytes()
+    answer = run_verifier_core(out, BASE, {u: carried[u] for u in (VALID, PROGRAM)})
+    assert {u: verifier_says(r) for u, r in answer["results"].items()} == {VALID: "valid", PROGRAM: "valid"}
 
 
 def test_the_learner_is_in_it_by_name_and_by_a_salted_hash_only(built):
@@ -181,6 +213,35 @@ def test_sitegen_verify_checks_a_credential_json(built, tmp_path):
     other = sitegen_subprocess("verify", out / "credentials" / VALID / "credential.json", "--site-url",
                                "https://another.example/", "--json")
     assert other.code != 0 and json.loads(other.out)["verdict"] == "invalid"
+
+
+def with_embedded_credential(pdf: bytes, edit) -> bytes:
+    """The PDF written again by pypdf, its embedded credential.json edited: edit(bytes) -> bytes."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    (spec,) = writer.root_object["/AF"]
+    stream = spec.get_object()["/EF"]["/F"].get_object()
+    stream.set_data(edit(stream.get_data()))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_sitegen_verify_checks_the_credential_a_pdf_carries(built, tmp_path):
+    _, out, _ = built
+    pdf = out / "credentials" / VALID / "certificate.pdf"
+    genuine = sitegen_subprocess("verify", pdf, "--build-dir", out)
+    assert genuine.code == 0, genuine.out
+    assert "  Embedded credential: verified: signed by its issuer, not revoked, within its dates\n" in genuine.out
+    forged = tmp_path / "forged.pdf"
+    forged.write_bytes(with_embedded_credential(pdf.read_bytes(), lambda data: data.replace(
+        "Súilleabháin".encode(), b"Smith")))
+    answer = sitegen_subprocess("verify", forged, "--build-dir", out, "--json")
+    assert answer.code == 1
+    report = json.loads(answer.out)
+    assert report["verdict"] == "invalid" and report["embedded_credential"]["verdict"] == "invalid"
+    assert report["embedded_credential"]["reason"].startswith("the signature does not match: it was changed after")
+    text = sitegen_subprocess("verify", forged, "--build-dir", out).out
+    assert "  Embedded credential: NOT GENUINE: the signature does not match" in text
 
 
 def test_the_site_publishes_its_did_document_and_ob2_files(built):

@@ -39,7 +39,8 @@ def test_sample_site_matches_golden_tree(gpg_key, tmp_path):
 
 
 def test_golden_tree_covers_what_users_get():
-    """The expected tree itself: valid, expired and revoked credentials, every signature good."""
+    """The expected tree itself: valid, expired and revoked credentials, every signature good,
+    every PDF carrying its published credential.json."""
     files = output_files(GOLDEN)
     api = {p.rsplit("/", 1)[1]: json.loads(d) for p, d in files.items() if p.startswith("api/v1/credentials/")}
     assert {"valid", "expired", "revoked"} <= {record["verification"]["status"] for record in api.values()}
@@ -50,6 +51,8 @@ def test_golden_tree_covers_what_users_get():
         assert (folder + "certificate.pdf.txt" in files) == has_pdf == (folder + "certificate.pdf.sig" in files)
         if has_pdf:
             assert b"Good signature by KEY0KEY1" in files[folder + "certificate.pdf.sig"], uuid
+            embedded = b"1: credential.json (the published credential.json, byte for byte)"
+            assert embedded in files[folder + "certificate.pdf.txt"], uuid
     assert b"public only" in files["keys/signing-key.asc"]
     for page in ("index.html", "404.html", "keys/index.html", "verify/index.html", "how-to-verify/index.html"):
         assert page in files, page

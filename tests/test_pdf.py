@@ -17,6 +17,7 @@ import subprocess
 import time
 import unicodedata
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from PIL import Image, ImageDraw
@@ -171,6 +172,89 @@ def page_count(pdf: bytes) -> int:
     return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
+# The XMP properties PDF/A requires to say what the information dictionary says.
+XMP_OF_INFO = {"/Title": "dc:title", "/Author": "dc:creator", "/Subject": "dc:description",
+               "/Keywords": "pdf:Keywords", "/Creator": "xmp:CreatorTool", "/Producer": "pdf:Producer",
+               "/CreationDate": "xmp:CreateDate", "/ModDate": "xmp:ModifyDate"}
+XMP_NAMESPACES = {"rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "dc": "http://purl.org/dc/elements/1.1/",
+                  "pdf": "http://ns.adobe.com/pdf/1.3/", "xmp": "http://ns.adobe.com/xap/1.0/",
+                  "pdfaid": "http://www.aiim.org/pdfa/ns/id/"}
+
+
+def xmp_values(pdf: bytes) -> dict[str, str]:
+    """The XMP metadata's properties ("dc:title", "pdfaid:part"...), parsed as XML: its
+    values are the learner's name, unescaped."""
+    root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    if "/Metadata" not in root:
+        return {}
+    packet = root["/Metadata"].get_object().get_data()
+    rdf = ElementTree.fromstring(packet[packet.index(b"<x:xmpmeta"):packet.rindex(b"</x:xmpmeta>") + 12])
+    prefixes = {uri: prefix for prefix, uri in XMP_NAMESPACES.items()}
+    values = {}
+    for description in rdf.iter(f"{{{XMP_NAMESPACES['rdf']}}}Description"):
+        for name, value in description.attrib.items():
+            uri, _, local = name[1:].partition("}")
+            if uri in prefixes and prefixes[uri] != "rdf":
+                values[f"{prefixes[uri]}:{local}"] = value
+        for element in description:
+            uri, _, local = element.tag[1:].partition("}")
+            items = [li.text for li in element.iter(f"{{{XMP_NAMESPACES['rdf']}}}li")]
+            values[f"{prefixes[uri]}:{local}"] = ", ".join(items) if items else element.text
+    return values
+
+
+def same_instant(pdf_date: str, xmp_date: str) -> bool:
+    """Whether a PDF date as sitegen writes it (D:YYYYMMDDHHmmSSZ) and an XMP date (ISO 8601,
+    with a zone) are the same instant, as PDF/A validators compare them."""
+    try:
+        written = dt.datetime.strptime(pdf_date, "D:%Y%m%d%H%M%SZ").replace(tzinfo=dt.UTC)
+        return written == dt.datetime.fromisoformat(xmp_date)
+    except (TypeError, ValueError):  # another form, or a date without a zone: not the same for sure
+        return False
+
+
+def pdfa_3b_problems(pdf: bytes) -> list[str]:
+    """What keeps a file from being PDF/A-3b, as far as its structure shows (what veraPDF
+    checks first; veraPDF itself is a Java tool the tests do without): the claim in the XMP
+    metadata, XMP that says what the information dictionary says, an sRGB output intent,
+    every font embedded (pdffonts), annotations printed, a file ID, and every embedded file
+    an associated file (in /AF once, with its relationship, name, media type and date)."""
+    reader = PdfReader(io.BytesIO(pdf), strict=True)
+    root, info, problems = reader.trailer["/Root"], reader.metadata, []
+    if not (pdf.startswith(b"%PDF-1.7\n%") and min(pdf[10:14]) >= 128) or "/Encrypt" in reader.trailer:
+        problems.append("the header is not PDF 1.7 with a binary comment, or the file is encrypted")
+    if len(reader.trailer.get("/ID", ())) != 2:
+        problems.append("no file ID")
+    xmp = xmp_values(pdf)
+    if (xmp.get("pdfaid:part"), xmp.get("pdfaid:conformance")) != ("3", "B"):
+        problems.append(f"the XMP metadata claims part {xmp.get('pdfaid:part')}, {xmp.get('pdfaid:conformance')}")
+    for key, property_name in XMP_OF_INFO.items():
+        value, in_xmp = info.get(key), xmp.get(property_name)
+        same = same_instant(value, in_xmp) if "Date" in key else value == in_xmp
+        if value is not None and not same:
+            problems.append(f"{key} {value!r} and {property_name} {in_xmp!r} differ")
+    intents = [intent.get_object() for intent in root.get("/OutputIntents", ())]
+    if [(i["/S"], i["/DestOutputProfile"].get_object()["/N"]) for i in intents] != [("/GTS_PDFA1", 3)]:
+        problems.append("not one PDF/A output intent with an RGB ICC profile")
+    fonts_listed = subprocess.run(["pdffonts", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    if any(line.split()[-5] != "yes" for line in fonts_listed.splitlines()[2:]):
+        problems.append("a font is not embedded:\n" + fonts_listed)
+    for annotation in reader.pages[0].get("/Annots", ()):
+        if int(annotation.get_object().get("/F", 0)) & 0b100111 != 0b100:
+            problems.append("an annotation is not flagged Print (or is hidden)")
+    associated = [spec.idnum for spec in root.get("/AF", ())]
+    tree = root["/Names"]["/EmbeddedFiles"] if "/EmbeddedFiles" in root.get("/Names", {}) else {}
+    names = tree.get("/Names", [])
+    if len(set(associated)) != len(associated) or set(associated) != {spec.idnum for spec in names[1::2]}:
+        problems.append(f"/AF {associated} does not list each embedded file once")
+    for spec in (spec.get_object() for spec in root.get("/AF", ())):
+        stream = spec["/EF"]["/F"].get_object()
+        if not {"/AFRelationship", "/F", "/UF", "/Desc"} <= set(spec) or "/Subtype" not in stream \
+                or "/ModDate" not in stream.get("/Params", {}):
+            problems.append(f"the file specification {dict(spec)} lacks what PDF/A-3 asks of it")
+    return problems
+
+
 def font_names(pdf: bytes) -> set[str]:
     page = PdfReader(io.BytesIO(pdf)).pages[0]
     return {str(font.get_object()["/BaseFont"]).split("+", 1)[-1]
@@ -260,7 +344,7 @@ def test_metadata_leads_from_the_pdf_to_its_credential(script_pdfs):
     assert url in info["/Keywords"] and uuid in info["/Keywords"]
     assert info["/CredentialURL"] == url and info["/CredentialID"] == uuid
     assert info["/Creator"] == "sitegen"
-    assert info["/CreationDate"] == info["/ModDate"] == "D:20240301"  # the issue date
+    assert info["/CreationDate"] == info["/ModDate"] == "D:20240301120000Z"  # the issue date, at noon UTC
     assert reader.trailer["/ID"][0] == uuid
     assert reader.trailer["/Root"]["/Lang"] == "en"
 
@@ -277,6 +361,10 @@ def test_a_hostile_name_is_printed_as_text_and_kept_intact_in_metadata(site, the
     assert f"\u2068{one_line}\u2069 on 1 March 2024" in reader.metadata["/Subject"]
     assert reader.metadata["/CredentialID"] == f"{60:032x}"
     assert '<script>alert("x")</script>' in pdftotext(pdf)
+    # The same text in the XMP metadata (PDF/A), escaped as XML: parsed back, it is the name.
+    xmp = xmp_values(pdf)
+    assert xmp["dc:title"] == reader.metadata["/Title"] and xmp["dc:description"] == reader.metadata["/Subject"]
+    assert pdfa_3b_problems(pdf) == []
 
 
 # -- reproducible, batched --------------------------------------------------------------

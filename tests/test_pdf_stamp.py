@@ -55,7 +55,18 @@ from sitegen.render import pdf_stamp, pdf_write, qr
 from sitegen.render.pdf import PdfAttachment, PdfJob
 from sitegen.render.theme import Theme
 from sitegen.render.view import present
-from test_pdf import HOSTILE, LONG_NAME, LONG_TITLE, SCRIPTS, font_names, make_job, make_site, pdftotext
+from test_pdf import (
+    HOSTILE,
+    LONG_NAME,
+    LONG_TITLE,
+    SCRIPTS,
+    font_names,
+    make_job,
+    make_site,
+    pdfa_3b_problems,
+    pdftotext,
+    xmp_values,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 DPI = 150
@@ -232,6 +243,8 @@ def test_metadata_id_and_links_are_the_whole_layouts(rendered):
     for name in ("Zoë Åkerlund-Núñez Łukasz", "محمد بن سلمان العلي", "山田はなこ"):
         stamped, reference = (PdfReader(io.BytesIO(r.pdf)) for r in rendered[name])
         assert stamped.metadata == reference.metadata
+        assert xmp_values(rendered[name][0].pdf) == xmp_values(rendered[name][1].pdf)
+        assert pdfa_3b_problems(rendered[name][0].pdf) == pdfa_3b_problems(rendered[name][1].pdf) == []
         assert stamped.trailer["/ID"][0] == reference.trailer["/ID"][0] == f"{NAMES.index(name):032x}"
         assert stamped.trailer["/Root"]["/Lang"] == "en"
         links = [[(a["/A"]["/URI"], [round(float(v), 3) for v in a["/Rect"]])
@@ -240,14 +253,29 @@ def test_metadata_id_and_links_are_the_whole_layouts(rendered):
         assert links[0] == links[1]
 
 
-def test_attachments_are_embedded_by_both_ways(site, theme):
-    """What a PDF/A-3 certificate carrying its credential JSON needs from the last step."""
-    job = dataclasses.replace(make_job(site, "Ana Li", 300),
-                              attachments=(PdfAttachment("credential.json", b'{"id": 300}', "Source"),))
-    for result in render_pdf.render_pdfs([job], theme) + render_pdf.render_pdfs_reference([job], theme):
+def test_both_ways_write_pdfa_3b_with_the_attached_files_associated(site, theme, tmp_path):
+    """PDF/A-3b, an attachment as an associated file: its bytes, name, media type,
+    relationship and description, dated as given (never by the clock); a name that XML
+    escapes is the name in the XMP metadata."""
+    issued = dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC)
+    attachment = PdfAttachment("credential.json", b'{"id": 300}', "application/vc", issued, "Data", "Its credential")
+    job = dataclasses.replace(make_job(site, "Ana <Li> & \"O'Brien\"", 300), attachments=(attachment,))
+    (stamped,), (whole,) = render_pdf.render_pdfs([job], theme), render_pdf.render_pdfs_reference([job], theme)
+    assert stamped.stamped and not whole.stamped
+    for result in (stamped, whole):
+        assert pdfa_3b_problems(result.pdf) == []
         reader = PdfReader(io.BytesIO(result.pdf))
-        assert reader.attachments["credential.json"] == [b'{"id": 300}']
-    assert render_pdf.render_pdfs([job], theme)[0].stamped
+        assert xmp_values(result.pdf)["dc:title"] == reader.metadata["/Title"]
+        assert reader.metadata["/Title"].endswith("certificate for Ana <Li> & \"O'Brien\"")
+        assert reader.attachments == {"credential.json": [b'{"id": 300}']}
+        (spec,) = [spec.get_object() for spec in reader.trailer["/Root"]["/AF"]]
+        stream = spec["/EF"]["/F"].get_object()
+        assert (spec["/UF"], spec["/AFRelationship"], spec["/Desc"]) == ("credential.json", "/Data", "Its credential")
+        assert (stream["/Subtype"], stream["/Params"]["/ModDate"]) == ("/application/vc", "D:20240301120000Z")
+        (tmp_path / "attached.pdf").write_bytes(result.pdf)
+        listed = subprocess.run(["pdfdetach", "-list", tmp_path / "attached.pdf"], capture_output=True, check=True)
+        assert listed.stdout.decode().splitlines() == ["1 embedded files", "1: credential.json"]
+    assert_looks_the_same([stamped.pdf], [whole.pdf], tmp_path / "png", ["attached"])
 
 
 # -- same bytes -----------------------------------------------------------------------------

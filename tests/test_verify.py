@@ -12,6 +12,7 @@ import shutil
 import socket
 import threading
 import time
+import tracemalloc
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from pypdf import PdfWriter
-from pypdf.generic import DecodedStreamObject
+from pypdf.generic import DecodedStreamObject, NameObject
 
 from gpgkeys import KEY_CREATED, gpg, gpg_key, make_key, new_home, no_signing_env, stop_agent  # noqa: F401
 from sitegen.errors import SitegenError
@@ -27,7 +28,10 @@ from sitegen.model import Course, Credential, Organization, PublishSettings, Sig
 from sitegen.render.view import present
 from sitegen.sign.gpg import GpgSigner, Signer
 from sitegen.sign.statement import statement_text
+from sitegen.vc import CredentialIssuer, credential_json, new_key
+from sitegen.vc.embedded import MAX_BYTES, EmbeddedError, embedded_credential
 from sitegen.verify import parse_credential_url, pdf_claim, redirect_allowed, verify, verify_command
+from test_vc import BASE, PROFILE, facts, tampered, write_site
 
 pytestmark = pytest.mark.usefixtures("no_signing_env")
 
@@ -53,14 +57,21 @@ def make_credential(uuid: str, name: str, **changes) -> Credential:
     return Credential(**{**fields, **changes})
 
 
-def make_pdf(name: str, metadata: dict[str, str]) -> bytes:
-    """A one-page PDF with the name in an uncompressed content stream, and metadata."""
+def make_pdf(name: str, metadata: dict[str, str], attached: tuple[bytes, ...] = (), compress: bool = True) -> bytes:
+    """A one-page PDF with the name in an uncompressed content stream, and metadata; each of
+    `attached` embedded as credential.json (Flate-compressed, in the EmbeddedFiles name tree)."""
     writer = PdfWriter()
     page = writer.add_blank_page(width=595, height=842)
     content = DecodedStreamObject()
     content.set_data(f"BT /F1 24 Tf 72 700 Td ({name}) Tj ET".encode("latin-1"))
     page.replace_contents(content)
     writer.add_metadata(metadata)
+    for data in attached:
+        writer.add_attachment("credential.json", data)
+    for spec in writer.root_object["/Names"]["/EmbeddedFiles"]["/Names"][1::2] if attached and compress else ():
+        plain = spec.get_object()["/EF"]["/F"].get_object()
+        spec.get_object()["/EF"][NameObject("/F")] = writer._add_object(plain.flate_encode(level=9))
+        plain.set_data(b"")  # left behind, unreferenced
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -101,9 +112,11 @@ class Tree:
         (self.build / "keys").mkdir(exist_ok=True)
         (self.build / "keys" / "signing-key.asc").write_text(self.signer.public_key_armored())
 
-    def issue(self, uuid: str, name: str, metadata: bool = True, **changes) -> Path:
-        """Publish a credential with its PDF; the learner's copy of the PDF."""
-        pdf = make_pdf(name, credential_metadata(self.site.base_url, uuid) if metadata else {})
+    def issue(self, uuid: str, name: str, metadata: bool = True, attached: tuple[bytes, ...] = (),
+              **changes) -> Path:
+        """Publish a credential with its PDF (carrying `attached` as its credential.json); the
+        learner's copy of the PDF."""
+        pdf = make_pdf(name, credential_metadata(self.site.base_url, uuid) if metadata else {}, attached)
         self.publish(make_credential(uuid, name, **changes), pdf)
         copy = self.build.parent / f"{uuid}-{len(list(self.build.parent.glob('*.pdf')))}.pdf"
         copy.write_bytes(pdf)
@@ -631,9 +644,9 @@ def test_the_report_names_the_key_and_the_site_that_answered(live_tree, signer, 
     assert (result.verdict, result.fingerprint, result.source) == ("valid", signer.fingerprint, base)
     assert result.trusted_keys == (signer.fingerprint,)
     assert result.key_source == f"{base}keys/signing-key.asc"
-    assert f"Signing key:       {signer.fingerprint} (from {base}keys/signing-key.asc)" in result.report
-    assert f"Checked against:   {base}\n" in result.report
-    assert "Trusted because:   --site-url: the issuer's site, as you named it" in result.report
+    assert f"Signing key:         {signer.fingerprint} (from {base}keys/signing-key.asc)" in result.report
+    assert f"Checked against:     {base}\n" in result.report
+    assert "Trusted because:     --site-url: the issuer's site, as you named it" in result.report
     args = argparse.Namespace(target=str(pdf), build_dir=None, site_url=base, key=None,
                               fingerprint=signer.fingerprint, issuers=None, timeout=None, json=True)
     assert verify_command(args) == 0
@@ -733,3 +746,75 @@ def test_the_command_line_names_the_option_to_pass(live_tree, sitegen):
     assert "--site-url URL" in unanchored.out and "What that site says: GENUINE and VALID" in unanchored.out
     anchored = sitegen("verify", pdf, "--site-url", live_tree.site.base_url, "--json")
     assert anchored.code == 0 and json.loads(anchored.out)["verdict"] == "valid"
+
+
+# --- the verifiable credential a PDF carries ----------------------------------------------------------
+
+
+@pytest.fixture
+def signed_credentials(tree) -> dict[str, bytes]:
+    """The tree's site as a signed build also publishes it: a DID document, a status list
+    (GRACE's bit set), and the credential.json of ADA and GRACE; and what a forger makes."""
+    key = new_key()
+    issuer = CredentialIssuer(PROFILE, key)
+    documents = {uuid: issuer.issue(facts(index, name, credential_url=f"{BASE}credentials/{uuid}/credential.json",
+                                          page_url=f"{BASE}credentials/{uuid}/", issued=dt.date(2024, 5, 1)))
+                 for index, (uuid, name) in enumerate(((ADA, "Ada Lovelace"), (GRACE, "Grace Hopper")), 1)}
+    site = write_site(tree.build, key, [], documents, revoked=[2])
+    credentials = {uuid: site.read(uuid) for uuid in documents}
+    credentials["forged"] = credential_json(tampered(documents[ADA]))
+    return credentials
+
+
+def test_a_pdf_carrying_its_credential_is_checked_with_it(tree, signed_credentials):
+    pdf = tree.issue(ADA, "Ada Lovelace", attached=(signed_credentials[ADA],))
+    result = check(tree, pdf)
+    assert (result.verdict, result.embedded_credential.verdict) == ("valid", "valid")
+    assert result.embedded_credential.credential_url == f"{BASE}credentials/{ADA}/credential.json"
+    assert "  Embedded credential: verified: signed by its issuer, not revoked, within its dates" in result.report
+    assert result.as_json()["embedded_credential"]["verdict"] == "valid"
+    assert check(tree, tree.issue(GRACE, "Grace Hopper")).as_json()["embedded_credential"] is None
+
+
+def test_a_pdf_carrying_a_changed_credential_is_not_genuine_though_the_site_signed_it(tree, signed_credentials):
+    """A forged credential.json in a PDF whose own signature and statement are good."""
+    pdf = tree.issue(ADA, "Ada Lovelace", attached=(signed_credentials["forged"],))
+    result = check(tree, pdf)
+    assert (result.verdict, result.exit_code, result.embedded_credential.verdict) == ("invalid", 1, "invalid")
+    assert result.reason.startswith("the credential.json it carries is not genuine: the signature does not match")
+    assert "  Embedded credential: NOT GENUINE: the signature does not match" in result.report
+
+
+@pytest.mark.parametrize("attached, verdict, reason", [
+    ((GRACE,), "invalid", f"it is {BASE}credentials/{GRACE}/credential.json, not the credential the PDF is"),
+    ((ADA, GRACE), "invalid", "the PDF carries 2 different credential.json files"),
+    ((b"\0" * (MAX_BYTES + 1),), "invalid", "the PDF's credential.json is larger than 256 KB"),
+    ((b"not json",), "invalid", "not an Open Badges 3.0 credential"),
+])
+def test_a_pdf_carrying_another_or_a_bad_credential_is_not_genuine(tree, signed_credentials, attached, verdict, reason):
+    pdf = tree.issue(ADA, "Ada Lovelace", attached=tuple(signed_credentials.get(a, a) for a in attached))
+    result = check(tree, pdf)
+    assert (result.verdict, result.embedded_credential.verdict) == (verdict, "invalid")
+    assert reason in result.embedded_credential.reason and reason in result.reason
+
+
+def test_a_pdf_whose_credential_is_revoked_in_the_status_list_is_revoked(tree, signed_credentials):
+    pdf = tree.issue(GRACE, "Grace Hopper", attached=(signed_credentials[GRACE],))
+    result = check(tree, pdf)  # the statement says valid: the signed status list says revoked
+    assert (result.verdict, result.embedded_credential.verdict) == ("revoked", "revoked")
+    assert result.reason == "the credential.json it carries is revoked: the issuer has revoked this credential"
+
+
+def test_an_embedded_credential_is_read_within_bounds():
+    bomb = make_pdf("Ada", {}, (b"\0" * (64 * 1024 * 1024),))  # 64 MB inflated, 64 KB in the file
+    assert len(bomb) < 256 * 1024
+    tracemalloc.start()
+    try:
+        with pytest.raises(EmbeddedError, match="larger than 256 KB"):
+            embedded_credential(bomb)
+        assert tracemalloc.get_traced_memory()[1] < 16 * 1024 * 1024  # never inflated whole
+    finally:
+        tracemalloc.stop()
+    assert embedded_credential(make_pdf("Ada", {}, (b'{"a": 1}',), compress=False)) == b'{"a": 1}'
+    assert embedded_credential(make_pdf("Ada", {})) is None
+    assert embedded_credential(b"%PDF-1.7\nnot really") is None

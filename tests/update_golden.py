@@ -22,8 +22,9 @@ read in a diff, is replaced as follows:
   saying what `gpg --verify` reports with the published key: good or not, and when made;
 - the public key block (keys/signing-key.asc, and where pages show it) becomes one line
   saying what gpg reads in it;
-- certificate.pdf becomes certificate.pdf.txt: its document information, page count and
-  `pdftotext -layout` text (a changed line may shift its neighbours by a column or two);
+- certificate.pdf becomes certificate.pdf.txt: its document information, page count, the
+  files it embeds (each compared with the published file of its name: its credential.json)
+  and `pdftotext -layout` text (a changed line may shift its neighbours by a column or two);
   a share card, cards/<its SHA-256>.png, becomes cards/SHA256-OF-CARD-<the first
   credential showing it>.png.txt: its format and size.
 
@@ -193,11 +194,27 @@ def _describe_pdf(pdf: Path) -> str:
         raise RuntimeError("pdfinfo and pdftotext are needed: install the Debian package poppler-utils") from None
     kept = [line for line in info.splitlines() if line.split(":", 1)[0] in PDF_INFO_FIELDS]
     pages = text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
-    lines = ["pdfinfo -isodates:", *kept, ""]
+    lines = ["pdfinfo -isodates:", *kept, "", "pdfdetach -list:", *_describe_attachments(pdf), ""]
     for number, page in enumerate(pages, 1):
         lines.append(f"--- pdftotext -layout, page {number} of {len(pages)} ---")
         lines.extend(line.rstrip() for line in page.splitlines())
     return "\n".join(lines) + "\n"
+
+
+def _describe_attachments(pdf: Path) -> list[str]:
+    """The files the PDF embeds, each saved with pdfdetach and compared with the file of
+    that name beside the PDF (its credential.json)."""
+    with tempfile.TemporaryDirectory() as folder:
+        listed = subprocess.run(["pdfdetach", "-list", "-enc", "UTF-8", str(pdf)], capture_output=True,
+                                check=True).stdout.decode("utf-8").splitlines()
+        subprocess.run(["pdfdetach", "-saveall", "-o", folder, str(pdf)], check=True)
+        lines = listed[:1]
+        for line in listed[1:]:
+            name = line.split(": ", 1)[1]
+            published = pdf.parent / name
+            same = published.is_file() and published.read_bytes() == (Path(folder) / name).read_bytes()
+            lines.append(f"{line} ({f'the published {name}, byte for byte' if same else 'NOT the published file'})")
+        return lines
 
 
 def _vc_placeholders(out: Path, files: dict[str, bytes]) -> dict[str, str]:

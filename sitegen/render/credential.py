@@ -4,6 +4,9 @@ Nothing here signs or writes: `sitegen.sign.credential` adds the signatures and
 `sitegen.write.credential` writes the files. A credential that cannot be rendered
 (a theme error, a name no font can draw, text that cannot be encoded) becomes a
 `CredentialFailure` before any of its files is touched.
+
+In a signed build the verifiable credential (credential.json, signed with the site's Ed25519
+key) is made first: the PDF carries it, byte for byte, as a PDF/A-3 associated file.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sitegen.render.html import SigningFacts, certificate_page, credential_json,
 from sitegen.render.share_card import ShareCards
 from sitegen.render.theme import RenderRecord, Theme
 from sitegen.render.view import CertificateView, present
+from sitegen.vc import embedded
 
 
 @dataclass(frozen=True)
@@ -52,33 +56,43 @@ class CredentialRenderer:
 
     def render_batch(self, credentials: list[Credential]) -> list[RenderedCredential | CredentialFailure]:
         views = [present(c, self.site, self.today) for c in credentials]
-        pdfs = self._render_pdfs(credentials, views)
-        return [self._render_one(c, v, pdfs.get(c.uuid)) for c, v in zip(credentials, views)]
+        signed = {c.uuid: self._verifiable_credential(c, v) for c, v in zip(credentials, views)} if self.signed else {}
+        pdfs = self._render_pdfs(credentials, views, signed)
+        return [self._render_one(c, v, pdfs.get(c.uuid), signed.get(c.uuid)) for c, v in zip(credentials, views)]
 
-    def _render_pdfs(self, credentials: list[Credential], views: list[CertificateView]) -> dict:
-        """uuid -> PdfResult, for the credentials that get a PDF (PDFs are laid out in batches)."""
-        if not self.signed:
-            return {}
+    def _verifiable_credential(self, credential: Credential, view: CertificateView) -> bytes | CredentialFailure:
+        try:
+            return self.badges.open_badge_3(credential, view)
+        except Exception as err:  # one credential's failure must not stop the others
+            return _failure(credential, err)
+
+    def _render_pdfs(self, credentials: list[Credential], views: list[CertificateView], signed: dict) -> dict:
+        """uuid -> PdfResult, for the credentials that get a PDF (PDFs are laid out in batches),
+        each carrying its verifiable credential."""
+        if not signed:
+            return {}  # a pages-only build: no PDF, and no WeasyPrint to load
         from sitegen.render.pdf import PdfJob, render_pdfs
 
-        jobs = [PdfJob(c, v) for c, v in zip(credentials, views) if v.status != "revoked"]
+        jobs = [PdfJob(c, v, (embedded_credential(c, signed[c.uuid]),)) for c, v in zip(credentials, views)
+                if v.status != "revoked" and isinstance(signed.get(c.uuid), bytes)]
         return {result.uuid: result for result in (render_pdfs(jobs, self.theme) if jobs else [])}
 
-    def _render_one(self, credential: Credential, view: CertificateView, pdf) -> RenderedCredential | CredentialFailure:
+    def _render_one(self, credential: Credential, view: CertificateView, pdf,
+                    signed: bytes | CredentialFailure | None) -> RenderedCredential | CredentialFailure:
+        if isinstance(signed, CredentialFailure):
+            return signed
         if pdf is not None and pdf.problem is not None:
             return CredentialFailure(credential.uuid, str(pdf.problem))
         record = RenderRecord()
         if pdf is not None:
             record.add(pdf.used)
         try:
-            files, statement = self._files(credential, view, pdf.pdf if pdf else None, record)
+            files, statement = self._files(credential, view, pdf.pdf if pdf else None, signed, record)
         except Exception as err:  # one credential's failure must not stop the others
-            detail = traceback.format_exception_only(type(err), err)[-1].strip()
-            return CredentialFailure(credential.uuid, detail)
-        signed_at = dt.datetime.combine(credential.issued, dt.time(12, 0), tzinfo=dt.UTC)
-        return RenderedCredential(credential.uuid, files, statement, signed_at, self._digests(record))
+            return _failure(credential, err)
+        return RenderedCredential(credential.uuid, files, statement, credential.issued_at, self._digests(record))
 
-    def _files(self, credential: Credential, view: CertificateView, pdf: bytes | None,
+    def _files(self, credential: Credential, view: CertificateView, pdf: bytes | None, signed: bytes | None,
                record: RenderRecord) -> tuple[dict[str, bytes], str | None]:
         pdf_sha256 = hashlib.sha256(pdf).hexdigest() if pdf is not None else None
         files: dict[str, bytes] = {}
@@ -95,7 +109,7 @@ class CredentialRenderer:
             card, card_record = self.share_cards.card_for(view)
             record.add(card_record)
             files["share_image"] = card
-            files["credential"] = self.badges.open_badge_3(credential, view)
+            files["credential"] = signed
         files["assertion"] = self.badges.assertion(credential, view)
         files["api"] = credential_json(self.site, view, credential, self.signing, pdf_sha256)
         card = files.get("share_image")
@@ -109,3 +123,15 @@ class CredentialRenderer:
         files = {f"template:{n}": self.theme.template_digest(n) for n in record.templates}
         files.update({f"asset:{n}": self.theme.asset_digest(n) for n in record.assets})
         return files
+
+
+def embedded_credential(credential: Credential, signed: bytes):
+    """The signed credential.json as its PDF embeds it (a PDF/A-3 associated file)."""
+    from sitegen.render.pdf import PdfAttachment
+
+    return PdfAttachment(embedded.FILE_NAME, signed, embedded.MEDIA_TYPE, credential.issued_at,
+                         embedded.RELATIONSHIP, embedded.DESCRIPTION)
+
+
+def _failure(credential: Credential, err: Exception) -> CredentialFailure:
+    return CredentialFailure(credential.uuid, traceback.format_exception_only(type(err), err)[-1].strip())

@@ -66,6 +66,7 @@ from weasyprint.text.line_break import create_layout, line_size
 from weasyprint.urls import FatalURLFetchingError
 
 from sitegen.render.pdf_write import (
+    PDF_VARIANT,
     ZLIB_LEVEL,
     Kept,
     NotEmbeddable,
@@ -713,17 +714,20 @@ class _Backdrop:
         alone = document.copy([shared])
         alone.metadata = DocumentMetadata()
         captured = {}
-        alone.write_pdf(finisher=lambda _, pdf: captured.update(pdf=pdf, count=len(pdf.objects)))
+        # In the variant every file is: the output intent and its ICC profile, print flags.
+        alone.write_pdf(pdf_variant=PDF_VARIANT,
+                        finisher=lambda _, pdf: captured.update(pdf=pdf, count=len(pdf.objects)))
         pdf, count = captured["pdf"], captured["count"]
         page_number = int(pdf.pages["Kids"][0])
         page = pdf.objects[page_number]
         content_number = int(page["Contents"].split()[0])
+        metadata_number = int(pdf.catalog["Metadata"].split()[0])  # the last object: no gap
         pages = pydyf.Dictionary({"Type": "/Pages", "Kids": pydyf.Array([page_number, 0, "R"]), "Count": 1})
         kept = [RawObject(1, pages.data, stream=False)]
         for number in range(3, count):
             obj = pdf.objects[number]
-            if number == page_number:
-                continue  # each file has its own page
+            if number in (page_number, metadata_number):
+                continue  # each file has its own page and XMP metadata
             elif number == content_number:
                 kept.append(compressed_stream(stream_content(obj), {
                     "Type": "/XObject", "Subtype": "/Form", "BBox": page["MediaBox"],
@@ -787,6 +791,7 @@ class _Backdrop:
             x2, y2 = matrix.transform_point(*rectangle[2:])
             references.append(pdf_file.add(pydyf.Dictionary({
                 "Type": "/Annot", "Subtype": "/Link", "Rect": pydyf.Array([x1, y1, x2, y2]),
+                "F": 4,  # printed, as weasyprint.pdf.pdfa flags every annotation
                 "BS": pydyf.Dictionary({"W": 0}),
                 "A": pydyf.Dictionary({"Type": "/Action", "S": "/URI", "URI": pydyf.String(target)}),
             })))

@@ -10,12 +10,13 @@ pydyf writes a WeasyPrint document (PDF 1.7, dictionaries in a compressed object
 a cross-reference stream, the information dictionary as WeasyPrint fills it, /ID =
 [credential ID, digest of the file]), with the backdrop's part written once per backdrop.
 
-What WeasyPrint adds at the end of a document can be added here: `write(..., attachments=
-[weasyprint.Attachment(...)])` embeds files through WeasyPrint's own code, and `PdfFile`
-keeps the catalog and information dictionary open until then. A PDF/A-3 certificate (a
-later change) would render its backdrops with the same `pdf_variant` (their output intent
-and ICC profile are kept and referenced from each file's catalog) and call the variant's
-function (weasyprint.pdf.pdfa: /AF, XMP metadata, annotation flags) before `write` returns.
+Every file is PDF/A-3b (`PDF_VARIANT`), as WeasyPrint makes that variant: the backdrop is
+rendered with it, so its sRGB ICC profile and output intent are kept objects, referenced from
+each file's catalog, and its annotations are flagged for printing; `write` adds what
+weasyprint.pdf.pdfa adds per file: the XMP metadata (pdfaid part 3, conformance B, and the
+information dictionary's values, through WeasyPrint's own DocumentMetadata.include_in_pdf),
+and for each embedded file (`write(..., attachments=[weasyprint.Attachment(...)])`, through
+WeasyPrint's write_pdf_attachment) its /AFRelationship and an entry in the catalog's /AF.
 
 Fonts: a certificate embeds the subset of each font its learner layer draws. Subsetting
 is HarfBuzz's, through WeasyPrint's `Font.clean` (the same subset WeasyPrint would embed);
@@ -34,7 +35,9 @@ import pydyf
 import weasyprint
 from weasyprint.pdf.anchors import write_pdf_attachment
 
-PDF_VERSION = b"1.7"  # what WeasyPrint writes by default
+PDF_VERSION = b"1.7"  # what WeasyPrint writes by default, and for PDF/A-3
+PDF_VARIANT = "pdf/a-3b"  # every certificate, stamped or laid out whole
+PDFA_PART, PDFA_CONFORMANCE = 3, "B"  # what weasyprint.pdf.pdfa.VARIANTS gives PDF_VARIANT
 ZLIB_LEVEL = 9  # pydyf's level: the same bytes as WeasyPrint's streams
 FONT_PROGRAMS_KEPT = 512  # subset font programs kept per process (a few kilobytes each)
 
@@ -155,12 +158,14 @@ class PdfFile:
         self.objects[number] = obj
 
     def write(self, metadata, identifier: bytes, attachments=()) -> bytes:
-        """The file: the information dictionary and /Lang from `metadata` (a WeasyPrint
-        DocumentMetadata, written as WeasyPrint writes it), /ID from `identifier` and a
-        digest of the file, and `attachments` (weasyprint.Attachment) embedded."""
+        """The PDF/A-3b file: the information dictionary, XMP metadata and /Lang from
+        `metadata` (a WeasyPrint DocumentMetadata, written as WeasyPrint writes them), /ID
+        from `identifier` and a digest of the file, and `attachments` (weasyprint.Attachment)
+        embedded as associated files."""
         _information(self, metadata)
         if attachments:
             _attach(self, attachments)
+        metadata.include_in_pdf(self, "a", PDFA_PART, PDFA_CONFORMANCE, True)
         info = self.add(self.info)
         self.put(2, self.catalog)
         entries = dict(self.kept.entries)
@@ -209,19 +214,26 @@ def _information(pdf: PdfFile, metadata) -> None:
 
 
 def _pdf_date(value: str) -> str:
-    """An ISO date (YYYY-MM-DD, all sitegen writes) as a PDF date."""
-    return "D:" + value.replace("-", "")
+    """A W3C date and time in UTC (YYYY-MM-DDTHH:MM:SSZ, all sitegen writes) as a PDF date,
+    as WeasyPrint converts it."""
+    return "D:" + value.translate(_DATE_SEPARATORS)
+
+
+_DATE_SEPARATORS = str.maketrans("", "", "-:T")
 
 
 def _attach(pdf: PdfFile, attachments) -> None:
-    # As weasyprint.pdf.generate_pdf does for write_pdf(attachments=...); a PDF/A-3 variant
-    # then adds /AF and each file's /AFRelationship (weasyprint.pdf.pdfa).
-    names = pydyf.Array()
+    # As weasyprint.pdf.generate_pdf does for write_pdf(attachments=...), then
+    # weasyprint.pdf.pdfa for PDF/A-3: each file's /AFRelationship, and /AF (once each).
+    names, associated = pydyf.Array(), pydyf.Array()
     for attachment in attachments:
         filespec = write_pdf_attachment(pdf, attachment, compress=True)
         if filespec is not None:
+            filespec["AFRelationship"] = f"/{attachment.relationship}"
             names.extend([filespec["F"], filespec.reference])
+            associated.append(filespec.reference)
     pdf.catalog["Names"] = pydyf.Dictionary({"EmbeddedFiles": pdf.add(pydyf.Dictionary({"Names": names}))})
+    pdf.catalog["AF"] = associated
 
 
 # -- fonts ------------------------------------------------------------------------------

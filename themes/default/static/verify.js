@@ -2,8 +2,9 @@
  *
  * Everything runs in the browser against the site's static JSON, at the paths the page
  * embeds from sitegen's layout (#sitegen-layout):
- *   credentialApi  the record, with verification.status and .pdf_sha256
- *   pdfHash        {"uuid": ...} for a PDF that does not name its credential
+ *   credentialApi   the record, with verification.status and .pdf_sha256
+ *   pdfHash         {"uuid": ...} for a PDF that does not name its credential
+ *   credentialJson  the published verifiable credential, compared with the one a PDF carries
  * No framework, no external script; the PDF never leaves the browser.
  */
 (function () {
@@ -219,30 +220,126 @@
     return parts.join("");
   }
 
-  async function inflate(bytes) {
-    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
-  }
-
+  // -- the objects of a PDF ------------------------------------------------------------
+  //
   // PDF 1.5 and later keep small objects, the document information among them, in
   // compressed object streams: the credential ID sitegen writes there (/CredentialID,
-  // /CredentialURL) is not in the file's plain bytes. `sitegen verify` reads the same
-  // metadata (through pypdf), so both find a credential in a PDF the same way.
-  async function objectStreamsText(bytes, text) {
-    if (!window.DecompressionStream || !window.Response) return "";
-    var parts = [];
-    var re = /<<[^>]*?\/Type\s*\/ObjStm[^>]*?>>\s*stream\r?\n/g, m;
-    while ((m = re.exec(text)) !== null && parts.length < 64) {
-      var length = /\/Length\s+(\d+)(?!\s+\d+\s+R)/.exec(m[0]);
-      if (!length || m[0].indexOf("/FlateDecode") === -1) continue;
+  // /CredentialURL) and the file specification of the credential.json it embeds are not in
+  // the file's plain bytes. `sitegen verify` reads the same objects (through pypdf), so both
+  // find a credential in a PDF the same way.
+
+  var MAX_OBJECT_STREAMS = 64;
+  var MAX_OBJECT_STREAM_BYTES = 4 * 1024 * 1024;
+
+  async function inflateAtMost(bytes, limit) {
+    var reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate")).getReader();
+    var chunks = [], size = 0;
+    for (;;) {
+      var step = await reader.read();
+      if (step.done) break;
+      size += step.value.length;
+      if (size > limit) {
+        reader.cancel();
+        throw new Error("larger than " + limit + " bytes");
+      }
+      chunks.push(step.value);
+    }
+    var out = new Uint8Array(size), at = 0;
+    chunks.forEach(function (chunk) { out.set(chunk, at); at += chunk.length; });
+    return out;
+  }
+
+  // The objects of a PDF: number -> {text, data}, the text of its dictionary (or, in an
+  // object stream, the whole object) and the bytes of its stream, if it has one. The last
+  // definition of a number wins, as with incremental updates.
+  function plainObjects(bytes, text) {
+    var objects = {}, re = /(\d+)\s+\d+\s+obj\b/g, m;
+    while ((m = re.exec(text)) !== null) {
       var start = m.index + m[0].length;
+      var end = text.indexOf("endobj", start);
+      if (end === -1) break;
+      var body = text.slice(start, end);
+      var object = { text: body, data: null };
+      var keyword = /\bstream\r?\n/.exec(body);
+      if (keyword) {
+        object.text = body.slice(0, keyword.index);
+        var from = start + keyword.index + keyword[0].length;
+        var to = start + body.lastIndexOf("endstream");
+        object.data = bytes.subarray(from, Math.max(from, to));
+        object.length = /\/Length\s+(\d+)(?!\s+\d+\s+R)/.exec(object.text);
+      }
+      objects[m[1]] = object;
+      re.lastIndex = end;
+    }
+    return objects;
+  }
+
+  function streamBytes(object) {
+    // The declared /Length when it is given directly; else up to "endstream" (less its EOL).
+    if (object.length && Number(object.length[1]) <= object.data.length) {
+      return object.data.subarray(0, Number(object.length[1]));
+    }
+    var data = object.data, end = data.length;
+    while (end > 0 && (data[end - 1] === 0x0a || data[end - 1] === 0x0d)) end--;
+    return data.subarray(0, end);
+  }
+
+  async function streamContent(object, limit) {
+    var filters = /\/Filter\s*(\[[^\]]*\]|\/\w+)/.exec(object.text);
+    var names = filters ? filters[1].match(/\/\w+/g) || [] : [];
+    if (names.length === 0) {
+      var plain = streamBytes(object);
+      if (plain.length > limit) throw new Error("larger than " + limit + " bytes");
+      return plain;
+    }
+    if (names.length === 1 && names[0] === "/FlateDecode" && !/\/DecodeParms/.test(object.text)) {
+      return inflateAtMost(streamBytes(object), limit);
+    }
+    throw new Error("encoded with " + names.join(" "));
+  }
+
+  async function pdfObjects(bytes, text) {
+    var objects = plainObjects(bytes, text);
+    if (!window.DecompressionStream || !window.Blob) return objects;
+    var streams = Object.keys(objects).filter(function (number) {
+      return objects[number].data && /\/Type\s*\/ObjStm\b/.test(objects[number].text);
+    }).slice(0, MAX_OBJECT_STREAMS);
+    for (var i = 0; i < streams.length; i++) {
+      var stream = objects[streams[i]];
+      var first = /\/First\s+(\d+)/.exec(stream.text);
+      var count = /\/N\s+(\d+)/.exec(stream.text);
+      if (!first || !count) continue;
+      var content;
       try {
-        parts.push(latin1(await inflate(bytes.subarray(start, start + Number(length[1])))));
+        content = latin1(await streamContent(stream, MAX_OBJECT_STREAM_BYTES));
       } catch (err) {
-        // damaged or not deflate: the SHA-256 look-up still applies
+        continue; // damaged, too large, or another filter: the SHA-256 look-up still applies
+      }
+      var header = content.slice(0, Number(first[1])).trim().split(/\s+/).map(Number);
+      for (var k = 0; k + 1 < Math.min(header.length, 2 * Number(count[1])); k += 2) {
+        var from = Number(first[1]) + header[k + 1];
+        var to = k + 3 < header.length ? Number(first[1]) + header[k + 3] : content.length;
+        if (!(String(header[k]) in objects)) {
+          objects[String(header[k])] = { text: content.slice(from, to), data: null, packed: true };
+        }
       }
     }
-    return parts.join("\n");
+    return objects;
+  }
+
+  function packedText(objects) {
+    return Object.keys(objects).filter(function (number) { return objects[number].packed; })
+      .map(function (number) { return objects[number].text; }).join("\n");
+  }
+
+  // A PDF literal string with its escapes decoded: a file saved again by another tool may
+  // write "https\072\057\057..." where sitegen writes "https://...".
+  function pdfLiteral(raw) {
+    return raw.replace(/\\([0-7]{1,3}|[\s\S])/g, function (_, escaped) {
+      if (/^[0-7]/.test(escaped)) return String.fromCharCode(parseInt(escaped, 8) & 0xff);
+      if (escaped === "\n" || escaped === "\r") return "";  // a line continued
+      return { n: "\n", r: "\r", t: "\t", b: "\b", f: "\f" }[escaped] || escaped;
+    });
   }
 
   // The credential the PDF says it is, read as `sitegen verify` reads it (pdf_claim in
@@ -252,11 +349,11 @@
     var t = text + "\n" + text.replace(/\x00/g, "");  // UTF-16 strings, zero bytes dropped
     var ids = {}, named = false, m;
     var idRe = /\/CredentialID\s*\(\s*([^)]*?)\s*\)/g;
-    while ((m = idRe.exec(t)) !== null) { named = true; ids[m[1]] = true; }
+    while ((m = idRe.exec(t)) !== null) { named = true; ids[pdfLiteral(m[1]).trim()] = true; }
     var urlRe = /\/CredentialURL\s*\(([^)]*)\)/g;
     while ((m = urlRe.exec(t)) !== null) {
       named = true;
-      var inUrl = /credentials\/([0-9a-f]{32})\/?$/.exec(m[1].trim());
+      var inUrl = /credentials\/([0-9a-f]{32})\/?$/.exec(pdfLiteral(m[1]).trim());
       ids[inUrl ? inUrl[1] : "not a credential link"] = true;
     }
     if (!named) {
@@ -270,6 +367,174 @@
     var found = Object.keys(ids);
     return found.length === 1 && /^[0-9a-f]{32}$/.test(found[0]) ? found[0] : null;
   }
+
+  // -- the verifiable credential a PDF carries --------------------------------------------
+  //
+  // A signed build embeds each credential's credential.json in its PDF (PDF/A-3, an
+  // associated file). It is read here as `sitegen verify` reads it: the file specification
+  // named credential.json, the stream it points to, inflated, never more than
+  // MAX_CREDENTIAL_BYTES. Its signature (an Ed25519 proof over the canonical RDF) is NOT
+  // checked here: the page compares the file with the one the site publishes, and says that
+  // a wallet or `sitegen verify` checks the proof.
+
+  var CREDENTIAL_FILE = "credential.json";
+  var MAX_CREDENTIAL_BYTES = 256 * 1024;
+  // The credential.json files the PDF embeds: their bytes, each file once.
+  async function embeddedCredentials(objects) {
+    var found = [], seen = {};
+    Object.keys(objects).forEach(function (number) {
+      var spec = objects[number].text;
+      if (!/\/EF\b/.test(spec) || fileSpecName(spec) !== CREDENTIAL_FILE) return;
+      var file = /\/EF\s*<<[^>]*?\/(?:UF|F)\s+(\d+)\s+\d+\s+R/.exec(spec);
+      if (file && objects[file[1]] && objects[file[1]].data && !seen[file[1]]) {
+        seen[file[1]] = true;
+        found.push(objects[file[1]]);
+      }
+    });
+    var contents = [];
+    for (var i = 0; i < found.length; i++) {
+      contents.push(await streamContent(found[i], MAX_CREDENTIAL_BYTES));
+    }
+    var distinct = [];
+    contents.forEach(function (content) {
+      if (!distinct.some(function (known) { return sameBytes(known, content); })) distinct.push(content);
+    });
+    return distinct;
+  }
+
+  // The name a file specification gives (/UF, else /F), from a literal or a hex string.
+  function fileSpecName(spec) {
+    var names = {}, re = /\/(UF|F)\s*(\((?:[^()\\]|\\[\s\S])*\)|<[0-9A-Fa-f\s]*>)/g, m;
+    while ((m = re.exec(spec)) !== null) names[m[1]] = pdfString(m[2]);
+    return "UF" in names ? names.UF : names.F;
+  }
+
+  function pdfString(written) {
+    var raw = written.charAt(0) === "(" ? pdfLiteral(written.slice(1, -1))
+      : (written.slice(1, -1).replace(/\s+/g, "").match(/../g) || []).map(function (hex) {
+        return String.fromCharCode(parseInt(hex, 16));
+      }).join("");
+    if (raw.charCodeAt(0) === 0xfe && raw.charCodeAt(1) === 0xff) {  // UTF-16BE, with its mark
+      var text = "";
+      for (var i = 2; i + 1 < raw.length; i += 2) text += String.fromCharCode(raw.charCodeAt(i) * 256 + raw.charCodeAt(i + 1));
+      return text;
+    }
+    return raw;
+  }
+
+  function sameBytes(a, b) {
+    if (a.length !== b.length) return false;
+    for (var i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+
+  function canonicalJson(value) {
+    // Keys sorted at every level: the same JSON whatever its formatting and key order.
+    if (Array.isArray(value)) return "[" + value.map(canonicalJson).join(",") + "]";
+    if (value && typeof value === "object") {
+      return "{" + Object.keys(value).sort().map(function (key) {
+        return JSON.stringify(key) + ":" + canonicalJson(value[key]);
+      }).join(",") + "}";
+    }
+    return JSON.stringify(value);
+  }
+
+  async function getBytes(url) {
+    var response;
+    try {
+      response = await fetch(url, { cache: "no-cache" });
+    } catch (err) {
+      return null;
+    }
+    if (!response.ok) return null;
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  // What the page says of the credential a PDF carries: its ID and name, whether it is the
+  // published one, and who checks its signature. `uuid` is the credential the PDF is, if known.
+  async function embeddedCredentialNote(objects, uuid) {
+    var contents;
+    try {
+      contents = await embeddedCredentials(objects);
+    } catch (err) {
+      return embeddedNote("bad", "The credential in this PDF cannot be read",
+        ["The PDF carries a " + CREDENTIAL_FILE + " that could not be read (" + (err.message || err) + "). Do not rely on it."]);
+    }
+    if (contents.length === 0) return null;
+    if (contents.length > 1) {
+      return embeddedNote("bad", "This PDF carries two different credentials",
+        ["A certificate of ours carries exactly one " + CREDENTIAL_FILE + ". Do not rely on this file."]);
+    }
+    var carried = contents[0], document_ = null;
+    try {
+      document_ = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(carried));
+    } catch (err) {
+      document_ = null;
+    }
+    if (!document_ || typeof document_ !== "object" || Array.isArray(document_)) {
+      return embeddedNote("bad", "The credential in this PDF is not valid JSON",
+        ["A certificate of ours carries its verifiable credential as a JSON object. Do not rely on this file."]);
+    }
+    var id = typeof document_.id === "string" ? document_.id : "";
+    var named = /credentials\/([0-9a-f]{32})\/credential\.json$/.exec(id);
+    var carriedId = named ? named[1] : null;
+    var subject = document_.credentialSubject && typeof document_.credentialSubject === "object" ? document_.credentialSubject : {};
+    var dl = el("dl", { "class": "details details--compact" });
+    function row(label, value, attrs) {
+      if (value) dl.appendChild(el("div", {}, [el("dt", { text: label }), el("dd", attrs || {}, [value])]));
+    }
+    row("Credential", typeof document_.name === "string" ? document_.name : "");
+    if (typeof subject.name === "string" && subject.name) {
+      row("Awarded to", el("bdi", { text: subject.name }), { dir: "auto" });
+    }
+    row("Credential ID", el("code", { "class": "break", text: carriedId || id || "none" }));
+    var checkUuid = carriedId || uuid;
+    var published = checkUuid ? await getBytes(sitePath(LAYOUT.credentialJson, { uuid: checkUuid })) : null;
+    var tone, heading, lines = [];
+    if (uuid && carriedId !== uuid) {
+      tone = "bad";
+      heading = "The credential in this PDF is another one";
+      lines.push("The PDF is certificate " + uuid + ", but the credential it carries is " + (carriedId || "not one of ours") + ". Do not rely on it.");
+    } else if (!published) {
+      tone = "bad";
+      heading = "The credential in this PDF is not published";
+      lines.push("We publish no " + CREDENTIAL_FILE + " for this credential, so the one in the PDF cannot be compared. Do not rely on it.");
+    } else if (sameBytes(published, carried)) {
+      tone = "good";
+      heading = "The PDF carries its verifiable credential";
+      lines.push("Its " + CREDENTIAL_FILE + " is identical, byte for byte, to the one we publish.");
+    } else {
+      var same = false;
+      try {
+        same = canonicalJson(JSON.parse(new TextDecoder().decode(published))) === canonicalJson(document_);
+      } catch (err) {
+        same = false;
+      }
+      tone = same ? "good" : "bad";
+      heading = same ? "The PDF carries its verifiable credential"
+        : "The credential in this PDF differs from the one we publish";
+      lines.push(same ? "Its " + CREDENTIAL_FILE + " says the same as the one we publish (formatted differently)."
+        : "Its " + CREDENTIAL_FILE + " is not the one we publish for this credential: it may have been altered. Do not rely on it.");
+    }
+    var link = checkUuid ? el("a", { href: sitePath(LAYOUT.credentialJson, { uuid: checkUuid }) }, ["the published " + CREDENTIAL_FILE]) : null;
+    var hint = el("p", { "class": "embedded-credential__hint" }, [
+      "This page compares the file; it does not check its digital signature. A digital wallet, or ",
+      el("code", { text: "sitegen verify certificate.pdf" }), ", checks that too" + (link ? "; see " : "."),
+      link, link ? "." : null
+    ]);
+    return embeddedNote(tone, heading, lines, dl, hint);
+  }
+
+  function embeddedNote(tone, heading, lines, details, hint) {
+    var box = el("section", { "class": "embedded-credential embedded-credential--" + tone });
+    box.appendChild(el("h4", { "class": "embedded-credential__heading", text: heading }));
+    lines.forEach(function (line) { box.appendChild(el("p", { text: line })); });
+    if (details) box.appendChild(details);
+    if (hint) box.appendChild(hint);
+    return box;
+  }
+
+  // -- the PDF's verdict ------------------------------------------------------------------
 
   function toHex(buffer) {
     return Array.prototype.map.call(new Uint8Array(buffer), function (b) {
@@ -302,7 +567,8 @@
         return;
       }
       var text = latin1(bytes);
-      var claimed = claimedId(text + "\n" + await objectStreamsText(bytes, text));
+      var objects = await pdfObjects(bytes, text);
+      var claimed = claimedId(text + "\n" + packedText(objects));
       var ids = claimed ? [claimed] : [];
       var canHash = !!(window.crypto && window.crypto.subtle && window.isSecureContext !== false);
       if (!canHash) {
@@ -338,6 +604,8 @@
       var status = statusOf(data);
       var expected = String((data.verification || {}).pdf_sha256 || "").toLowerCase();
       var details = credentialDetails(data, uuid, status);
+      var carried = await embeddedCredentialNote(objects, uuid);
+      if (carried) details.appendChild(carried);
       details.appendChild(hashNote(sha, file.name));
       if (expected && expected === sha) {
         if (status === "valid") {
