@@ -107,6 +107,8 @@ def _run_build(args) -> int:
         where = f"site {report.site}: " if report.site else ""
         for uuid, reason in report.errors.items():
             print(f"error: {where}credential {uuid}: {reason}", file=sys.stderr)
+        for uuid, reason in (report.legacy.errors if report.legacy else {}).items():
+            print(f"error: {where}legacy certificate {uuid}: {reason}", file=sys.stderr)
     if args.json:
         print(reports[0].to_json() if len(reports) == 1 else _sites_json(reports))
     for report in reports:

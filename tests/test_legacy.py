@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from legacyexport import NAMES, V1, V2, V3, V4, D, export_with, legacy_site, page
 from s3server import bucket, moto_server, s3  # noqa: F401  (fixtures)
 from sitegen.commands.build import BuildOptions, build
 from sitegen.errors import InputProblems
@@ -27,33 +28,6 @@ from sitegen.publish.manifest import Manifest, ManifestEntry, key_id
 from sitegen.publish.plan import RemoteObject, make_plan, scan_build
 from sitegen.publish.scope import Scope
 from sitegen.publish.sync import publish
-
-EXPORT = Path(__file__).parent / "legacy" / "generatedcertificate.csv"
-DEFAULT_THEME = Path(__file__).parent.parent / "themes" / "default"
-V1, V2, V3, V4 = ("a1000000000000000000000000000001", "a2000000000000000000000000000002",
-                  "a3000000000000000000000000000003", "a4000000000000000000000000000004")
-D = {v: "d" + v[1:] for v in (V1, V2, V3, V4)}
-NAMES = {V1: "Lee, Ann", V2: "李小龙", V3: "فاطمة الزهراء", V4: "Иван &lt;b&gt;Петров&lt;/b&gt;"}
-
-
-def legacy_site(site: Path, only_legacy: bool = False) -> Path:
-    """The sample project with the export dropped into credentials_data/."""
-    data = site / "credentials_data"
-    if only_legacy:  # no records: a quick signed build
-        shutil.rmtree(data)
-        data.mkdir()
-    shutil.copy(EXPORT, data / "generatedcertificate.csv")
-    # The pages are checked in the default theme, which ships the legacy templates.
-    shutil.copytree(DEFAULT_THEME, site / "themes" / "default")
-    site_yml = site / "site.yml"
-    site_yml.write_text(site_yml.read_text(encoding="utf-8").replace("theme: plain", "theme: default"),
-                        encoding="utf-8")
-    return site
-
-
-def page(out: Path, verify_uuid: str, name: str = "index.html") -> str:
-    return (out / "cert" / verify_uuid / name).read_text(encoding="utf-8")
-
 
 # -- reading the export ----------------------------------------------------------------
 
@@ -86,21 +60,10 @@ BAD_ROWS = [
 ]
 
 
-def _export_with(changes: list[tuple[str, str]]) -> str:
-    rows = list(csv.DictReader(io.StringIO(EXPORT.read_text(encoding="utf-8"), newline="")))
-    for row, (field, value) in zip(rows, changes):
-        row[field] = value
-    out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
-
-
 @pytest.mark.parametrize(("field", "value", "says"), BAD_ROWS)
 def test_a_bad_row_is_one_line_naming_file_line_and_field(sample_site, field, value, says):
     site = legacy_site(sample_site)
-    (site / "credentials_data" / "generatedcertificate.csv").write_text(_export_with([(field, value)]),
+    (site / "credentials_data" / "generatedcertificate.csv").write_text(export_with([(field, value)]),
                                                                          encoding="utf-8")
     problems = load_legacy(site).problems
     assert [str(p) for p in problems] == [str(problems[0])]
@@ -113,7 +76,7 @@ def test_a_bad_row_is_one_line_naming_file_line_and_field(sample_site, field, va
 def test_bad_rows_fail_the_build_one_line_each_and_nothing_is_written(sample_site, sitegen):
     site = legacy_site(sample_site)
     (site / "credentials_data" / "generatedcertificate.csv").write_text(
-        _export_with([("verify_uuid", "nope"), ("mode", "Verified!")]), encoding="utf-8")
+        export_with([("verify_uuid", "nope"), ("mode", "Verified!")]), encoding="utf-8")
     run = sitegen("build", "--site", site, "--pages-only")
     assert run.code != 0
     lines = [line for line in run.err.splitlines() if "generatedcertificate.csv" in line]

@@ -76,7 +76,7 @@ class CredentialRenderer:
             detail = traceback.format_exception_only(type(err), err)[-1].strip()
             return CredentialFailure(credential.uuid, detail)
         signed_at = dt.datetime.combine(credential.issued, dt.time(12, 0), tzinfo=dt.UTC)
-        return RenderedCredential(credential.uuid, files, statement, signed_at, self._digests(record))
+        return RenderedCredential(credential.uuid, files, statement, signed_at, self.theme.file_digests(record))
 
     def _files(self, credential: Credential, view: CertificateView, pdf: bytes | None,
                record: RenderRecord) -> tuple[dict[str, bytes], str | None]:
@@ -104,8 +104,3 @@ class CredentialRenderer:
                                 has_verifiable_credential="credential" in files)
         files["page"] = html.encode("utf-8")
         return files, statement
-
-    def _digests(self, record: RenderRecord) -> dict[str, str]:
-        files = {f"template:{n}": self.theme.template_digest(n) for n in record.templates}
-        files.update({f"asset:{n}": self.theme.asset_digest(n) for n in record.assets})
-        return files
