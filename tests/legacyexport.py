@@ -63,3 +63,24 @@ def add_rows(site: Path, count: int, seed: int = 5) -> list[str]:
                              "downloadable", ("honor", "verified")[i % 2], "2013-03-01", "2013-03-02", "", "", "0"])
             uuids.append(verify_uuid)
     return uuids
+
+
+def preload(s3, bucket: str) -> dict[str, bytes]:
+    """The old agent's objects: PDFs, signatures and verification pages of every certificate."""
+    objects = {}
+    for verify_uuid in (V1, V2, V3, V4):
+        objects[f"downloads/{D[verify_uuid]}/Certificate.pdf"] = b"%PDF-1.4 old " + verify_uuid.encode()
+        objects[f"cert/{verify_uuid}/Certificate.pdf.sig"] = b"-----BEGIN PGP SIGNATURE----- " + verify_uuid.encode()
+        objects[f"cert/{verify_uuid}/valid.html"] = b"<p>old valid page</p>"
+        objects[f"cert/{verify_uuid}/verify.html"] = b"<p>old verify page</p>"
+    for key, data in objects.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=data)
+    return objects
+
+
+def etags(s3, bucket: str) -> dict[str, str]:
+    items = {}
+    for listing in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in listing.get("Contents", ()):
+            items[item["Key"]] = item["ETag"].strip('"')
+    return items

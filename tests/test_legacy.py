@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from legacyexport import NAMES, V1, V2, V3, V4, D, export_with, legacy_site, page
+from legacyexport import NAMES, V1, V2, V3, V4, D, etags, export_with, legacy_site, page, preload
 from s3server import bucket, moto_server, s3  # noqa: F401  (fixtures)
 from sitegen.commands.build import BuildOptions, build
 from sitegen.errors import InputProblems
@@ -182,27 +182,6 @@ def test_a_purged_row_must_not_come_back(sample_site):
 # -- publish: the old PDFs are never touched; a purge erases exactly its four files ------
 
 
-def _preload(s3, bucket: str) -> dict[str, bytes]:
-    """The old agent's objects: PDFs, signatures and verification pages of every certificate."""
-    objects = {}
-    for verify_uuid in (V1, V2, V3, V4):
-        objects[f"downloads/{D[verify_uuid]}/Certificate.pdf"] = b"%PDF-1.4 old " + verify_uuid.encode()
-        objects[f"cert/{verify_uuid}/Certificate.pdf.sig"] = b"-----BEGIN PGP SIGNATURE----- " + verify_uuid.encode()
-        objects[f"cert/{verify_uuid}/valid.html"] = b"<p>old valid page</p>"
-        objects[f"cert/{verify_uuid}/verify.html"] = b"<p>old verify page</p>"
-    for key, data in objects.items():
-        s3.put_object(Bucket=bucket, Key=key, Body=data)
-    return objects
-
-
-def _etags(s3, bucket: str) -> dict[str, str]:
-    items = {}
-    for listing in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for item in listing.get("Contents", ()):
-            items[item["Key"]] = item["ETag"].strip('"')
-    return items
-
-
 def _publish(out: Path, bucket: str, moto_server) -> None:
     publish(out, PublishSettings(bucket=bucket, endpoint_url=moto_server.url), log=lambda line: None)
 
@@ -210,37 +189,37 @@ def _publish(out: Path, bucket: str, moto_server) -> None:
 def test_publish_keeps_the_old_pdfs_byte_for_byte_and_a_purge_erases_exactly_four_files(
         sample_site, signing_env, s3, bucket, moto_server):
     site = legacy_site(sample_site, only_legacy=True)
-    old = _preload(s3, bucket)
+    old = preload(s3, bucket)
     report = build(BuildOptions(site, jobs=1))
     assert report.ok
     out = site / "build"
     _publish(out, bucket, moto_server)
-    etags = _etags(s3, bucket)
+    before = etags(s3, bucket)
     for key, data in old.items():
         if not key.endswith(("valid.html", "verify.html")):  # sitegen's pages replace the old agent's
             assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data, key
-            assert etags[key] == hashlib.md5(data).hexdigest(), key
+            assert before[key] == hashlib.md5(data).hexdigest(), key
     for verify_uuid in (V1, V2, V3, V4):
         for key in (f"cert/{verify_uuid}/", f"cert/{verify_uuid}", f"cert/{verify_uuid}/index.html"):
             body = s3.get_object(Bucket=bucket, Key=key)
             assert body["ContentType"].startswith("text/html")
         assert b"re-signed" in s3.get_object(Bucket=bucket, Key=f"cert/{verify_uuid}/valid.html")["Body"].read()
-    assert not any(key.startswith(".sitegen/legacy") for key in etags)  # the URL map stays local
+    assert not any(key.startswith(".sitegen/legacy") for key in before)  # the URL map stays local
 
     # A second publish changes nothing of the old agent's.
     _publish(out, bucket, moto_server)
-    assert {k: v for k, v in _etags(s3, bucket).items() if k in old} == {k: v for k, v in etags.items() if k in old}
+    assert {k: v for k, v in etags(s3, bucket).items() if k in old} == {k: v for k, v in before.items() if k in old}
 
     purge_legacy(site, V2)
     assert build(BuildOptions(site, jobs=1)).ok
     assert not (out / "cert" / V2 / "valid.html").exists() and not (out / "cert" / V2 / "verify.html").exists()
     assert "no longer available" in page(out, V2)
     _publish(out, bucket, moto_server)
-    after = _etags(s3, bucket)
+    after = etags(s3, bucket)
     four = {f"downloads/{D[V2]}/Certificate.pdf", f"cert/{V2}/Certificate.pdf.sig",
             f"cert/{V2}/valid.html", f"cert/{V2}/verify.html"}
     assert four.isdisjoint(after)
-    assert {k for k in etags if k not in after} == four  # exactly those four, none of another's
+    assert {k for k in before if k not in after} == four  # exactly those four, none of another's
     assert b"no longer available" in s3.get_object(Bucket=bucket, Key=f"cert/{V2}/")["Body"].read()
     assert "李小龙".encode() not in s3.get_object(Bucket=bucket, Key=f"cert/{V2}/index.html")["Body"].read()
     for key, data in old.items():
