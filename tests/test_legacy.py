@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -17,7 +18,7 @@ from legacyexport import NAMES, V1, V2, V3, V4, D, etags, export_with, legacy_si
 from s3server import bucket, moto_server, s3  # noqa: F401  (fixtures)
 from sitegen.commands.build import BuildOptions, build
 from sitegen.errors import InputProblems
-from sitegen.layout import LEGACY_URL_MAP_FILE
+from sitegen.layout import LAST_BUILD_FILE, LEGACY_URL_MAP_FILE
 from sitegen.legacy.export import load_legacy
 from sitegen.legacy.paths import is_preserved_legacy_key
 from sitegen.legacy.purge import purge_legacy
@@ -251,3 +252,33 @@ def test_the_old_agents_files_are_never_uploaded_nor_deleted_whatever_a_manifest
     manifests = {"shared": Manifest(objects={key_id(old_pdf): entry, key_id(old_sig): entry})}
     plan = make_plan(local, remote, manifests, Scope.of(None))
     assert plan.deletes == [] and sorted(plan.foreign) == sorted((old_pdf, old_sig))
+
+
+# -- the build report and previews ---------------------------------------------------------
+
+
+def test_skipped_rows_are_counted_per_status_in_the_json_report_and_last_build(sample_site, sitegen):
+    site = legacy_site(sample_site)
+    run = sitegen("build", "--site", site, "--pages-only", "--json")
+    assert run.code == 0, run.err
+    legacy = json.loads(run.out)["legacy"]
+    assert legacy["skipped_by_status"] == {"deleted": 1, "error": 1, "notpassing": 1, "unavailable": 1}
+    assert (legacy["skipped"], legacy["certificates"], legacy["generated"]) == (4, 4, 4)
+    assert legacy["files"] == ["credentials_data/generatedcertificate.csv"]
+    last = json.loads((site / "build" / ".preview" / LAST_BUILD_FILE).read_text(encoding="utf-8"))
+    assert last["legacy"] == legacy
+    assert "4 legacy certificate(s): 4 generated, 0 unchanged" in run.err  # the summary line
+
+
+def test_a_legacy_purge_removes_the_previews_holding_the_certificate(sample_site, signing_env):
+    site = legacy_site(sample_site, only_legacy=True)
+    preview = site / "build" / ".preview"
+    assert build(BuildOptions(site, pages_only=True, jobs=1)).ok
+    assert NAMES[V2] in page(preview, V2, "valid.html")
+    purge_legacy(site, V2)
+    assert build(BuildOptions(site, jobs=1)).ok  # the build to publish erases every copy
+    assert not preview.exists()
+    assert build(BuildOptions(site, pages_only=True, jobs=1)).ok
+    assert "no longer available" in page(preview, V2)
+    assert build(BuildOptions(site, jobs=1)).ok
+    assert preview.is_dir()  # a preview with only the notice holds nothing of the learner's
