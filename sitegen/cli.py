@@ -83,9 +83,9 @@ def _add_build(commands) -> None:
     parser.add_argument("--base-url", metavar="URL", help="override base_url from site.yml (previews)")
     parser.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per core)")
     parser.add_argument("--shard", metavar="K/N|auto",
-                        help="build only shard K of N of the credentials (shard 1 also builds the shared "
-                             "pages); auto: K and N from the CI matrix, Kubernetes Indexed Job or AWS Batch "
-                             "array job running this")
+                        help="build only shard K of N of the credentials and legacy certificates (shard 1 "
+                             "also builds the shared pages); auto: K and N from the CI matrix, Kubernetes Indexed "
+                             "Job or AWS Batch array job running this")
     parser.add_argument("--clean", action="store_true", help="delete the output folder first")
     parser.add_argument("--pages-only", action="store_true",
                         help="pages and JSON only: no PDFs, signatures or share images (quick previews)")
@@ -107,6 +107,8 @@ def _run_build(args) -> int:
         where = f"site {report.site}: " if report.site else ""
         for uuid, reason in report.errors.items():
             print(f"error: {where}credential {uuid}: {reason}", file=sys.stderr)
+        for uuid, reason in (report.legacy.errors if report.legacy else {}).items():
+            print(f"error: {where}legacy certificate {uuid}: {reason}", file=sys.stderr)
     if args.json:
         print(reports[0].to_json() if len(reports) == 1 else _sites_json(reports))
     for report in reports:
@@ -151,8 +153,9 @@ def _add_publish(commands) -> None:
     _site_argument(parser)
     _site_name_argument(parser, "all of them, each from <out>/<name>/ to its own bucket")
     parser.add_argument("--shard", metavar="K/N|auto",
-                        help="publish only the objects of shard K of N of the credentials, built with the same "
-                             "--shard (shard 1 also publishes the shared pages); auto: as for build")
+                        help="publish only the objects of shard K of N of the credentials and legacy "
+                             "certificates, built with the same --shard (shard 1 also publishes the shared pages); "
+                             "auto: as for build")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     parser.add_argument("--endpoint-url", metavar="URL", help="S3-compatible endpoint (overrides site.yml and env)")
     parser.add_argument("--max-deletes", type=int, metavar="N", help="refuse if more objects would be deleted")
@@ -297,13 +300,19 @@ def _run_revoke(args) -> int:
 
 
 def _add_purge(commands) -> None:
-    parser = commands.add_parser("purge", help="erase a credential on the learner's request",
+    parser = commands.add_parser("purge", help="erase a credential or legacy certificate on the learner's request",
                                  description="Erasure request: remove the record of credential UUID from the file "
                                              "where it lives and add UUID to credentials_data/purged.txt. The next "
                                              "build and publish remove every copy of the learner's data; the "
-                                             "credential's URL then says it is no longer available.")
+                                             "credential's URL then says it is no longer available. UUID may also be "
+                                             "the verify_uuid of a legacy edX certificate (a row of a "
+                                             "GeneratedCertificate export): its row is removed and it is listed in "
+                                             "credentials_data/legacy-purged.txt; the next build and publish remove "
+                                             "its pages, its PDF and its signature (docs/legacy.md), and it prints "
+                                             "the platform's purge_references_to_pdf_certificates command.")
     parser.add_argument("uuid", metavar="UUID",
-                        help="the credential ID (32 hex digits, as in its URL, or the platform's 8-4-4-4-12 form)")
+                        help="the credential ID (32 hex digits, as in its URL, or the platform's 8-4-4-4-12 form), "
+                             "or a legacy certificate's verify_uuid (as in its cert/<verify_uuid>/ URL)")
     _site_argument(parser)
     parser.set_defaults(handler=_run_purge)
 

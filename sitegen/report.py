@@ -7,12 +7,50 @@ unchanged, removed, or error with its reason.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen import __version__
 from sitegen.layout import LAST_BUILD_FILE
 from sitegen.write.files import write_atomic
+
+
+@dataclass
+class LegacyReport:
+    """What the legacy stage did (sitegen/legacy/stage.py): counts, never a list of certificates
+    (a site must not list its learners; 594,716 lines would not help anyone)."""
+
+    certificates: int = 0
+    generated: Counter = field(default_factory=Counter)  # why -> certificates rendered
+    unchanged: int = 0
+    removed: int = 0
+    purged: int = 0
+    errors: dict[str, str] = field(default_factory=dict)  # verify_uuid -> reason
+    skipped: Counter = field(default_factory=Counter)  # status -> rows not downloadable
+    other_sites: int = 0
+    other_shards: int = 0
+    files: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.certificates} legacy certificate(s): {sum(self.generated.values())} generated, "
+                f"{self.unchanged} unchanged, {self.removed} removed, {len(self.errors)} error(s)")
+
+    def to_dict(self) -> dict:
+        return {
+            "files": self.files,
+            "certificates": self.certificates,
+            "generated": sum(self.generated.values()),
+            "reasons": dict(sorted(self.generated.items())),
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "purged": self.purged,
+            "errors": dict(sorted(self.errors.items())),
+            "skipped": sum(self.skipped.values()),
+            "skipped_by_status": dict(sorted(self.skipped.items())),
+            "other_sites": self.other_sites,
+            "other_shards": self.other_shards,
+        }
 
 
 @dataclass
@@ -30,6 +68,7 @@ class BuildReport:
     seconds: float = 0.0
     site: str = ""  # the site's name in a project of several sites
     shard: str | None = None  # "K/N" when the build holds shard K of N of the credentials
+    legacy: LegacyReport | None = None  # legacy edX certificates, when the project has any
 
     def summary(self) -> str:
         if self.input_problems:
@@ -38,6 +77,8 @@ class BuildReport:
         text = (f"{total} credential(s): {len(self.generated)} generated, {len(self.unchanged)} unchanged, "
                 f"{len(self.removed)} removed, {len(self.errors)} error(s); "
                 f"{len(self.pages_written)} site file(s) updated in {self.seconds:.1f} s")
+        if self.legacy and (self.legacy.certificates or self.legacy.removed or self.legacy.purged):
+            text += f"; {self.legacy.summary()}"
         where = f" site {self.site}:" if self.site else ""
         return ("Build failed:" if not self.ok else "Built") + where + " " + text
 
@@ -64,6 +105,7 @@ class BuildReport:
             "site_files_updated": self.pages_written,
             "seconds": round(self.seconds, 3),
             "credentials": dict(sorted(credentials.items())),
+            "legacy": self.legacy.to_dict() if self.legacy else None,
         }
 
     def to_json(self) -> str:

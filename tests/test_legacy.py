@@ -7,16 +7,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import logging
 import shutil
 from pathlib import Path
 
 import pytest
 
+from legacyexport import NAMES, V1, V2, V3, V4, D, etags, export_with, legacy_site, page, preload
 from s3server import bucket, moto_server, s3  # noqa: F401  (fixtures)
 from sitegen.commands.build import BuildOptions, build
 from sitegen.errors import InputProblems
-from sitegen.layout import LEGACY_URL_MAP_FILE
+from sitegen.layout import LAST_BUILD_FILE, LEGACY_URL_MAP_FILE
 from sitegen.legacy.export import load_legacy
 from sitegen.legacy.paths import is_preserved_legacy_key
 from sitegen.legacy.purge import purge_legacy
@@ -27,33 +29,6 @@ from sitegen.publish.manifest import Manifest, ManifestEntry, key_id
 from sitegen.publish.plan import RemoteObject, make_plan, scan_build
 from sitegen.publish.scope import Scope
 from sitegen.publish.sync import publish
-
-EXPORT = Path(__file__).parent / "legacy" / "generatedcertificate.csv"
-DEFAULT_THEME = Path(__file__).parent.parent / "themes" / "default"
-V1, V2, V3, V4 = ("a1000000000000000000000000000001", "a2000000000000000000000000000002",
-                  "a3000000000000000000000000000003", "a4000000000000000000000000000004")
-D = {v: "d" + v[1:] for v in (V1, V2, V3, V4)}
-NAMES = {V1: "Lee, Ann", V2: "李小龙", V3: "فاطمة الزهراء", V4: "Иван &lt;b&gt;Петров&lt;/b&gt;"}
-
-
-def legacy_site(site: Path, only_legacy: bool = False) -> Path:
-    """The sample project with the export dropped into credentials_data/."""
-    data = site / "credentials_data"
-    if only_legacy:  # no records: a quick signed build
-        shutil.rmtree(data)
-        data.mkdir()
-    shutil.copy(EXPORT, data / "generatedcertificate.csv")
-    # The pages are checked in the default theme, which ships the legacy templates.
-    shutil.copytree(DEFAULT_THEME, site / "themes" / "default")
-    site_yml = site / "site.yml"
-    site_yml.write_text(site_yml.read_text(encoding="utf-8").replace("theme: plain", "theme: default"),
-                        encoding="utf-8")
-    return site
-
-
-def page(out: Path, verify_uuid: str, name: str = "index.html") -> str:
-    return (out / "cert" / verify_uuid / name).read_text(encoding="utf-8")
-
 
 # -- reading the export ----------------------------------------------------------------
 
@@ -86,21 +61,10 @@ BAD_ROWS = [
 ]
 
 
-def _export_with(changes: list[tuple[str, str]]) -> str:
-    rows = list(csv.DictReader(io.StringIO(EXPORT.read_text(encoding="utf-8"), newline="")))
-    for row, (field, value) in zip(rows, changes):
-        row[field] = value
-    out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
-
-
 @pytest.mark.parametrize(("field", "value", "says"), BAD_ROWS)
 def test_a_bad_row_is_one_line_naming_file_line_and_field(sample_site, field, value, says):
     site = legacy_site(sample_site)
-    (site / "credentials_data" / "generatedcertificate.csv").write_text(_export_with([(field, value)]),
+    (site / "credentials_data" / "generatedcertificate.csv").write_text(export_with([(field, value)]),
                                                                          encoding="utf-8")
     problems = load_legacy(site).problems
     assert [str(p) for p in problems] == [str(problems[0])]
@@ -113,7 +77,7 @@ def test_a_bad_row_is_one_line_naming_file_line_and_field(sample_site, field, va
 def test_bad_rows_fail_the_build_one_line_each_and_nothing_is_written(sample_site, sitegen):
     site = legacy_site(sample_site)
     (site / "credentials_data" / "generatedcertificate.csv").write_text(
-        _export_with([("verify_uuid", "nope"), ("mode", "Verified!")]), encoding="utf-8")
+        export_with([("verify_uuid", "nope"), ("mode", "Verified!")]), encoding="utf-8")
     run = sitegen("build", "--site", site, "--pages-only")
     assert run.code != 0
     lines = [line for line in run.err.splitlines() if "generatedcertificate.csv" in line]
@@ -219,27 +183,6 @@ def test_a_purged_row_must_not_come_back(sample_site):
 # -- publish: the old PDFs are never touched; a purge erases exactly its four files ------
 
 
-def _preload(s3, bucket: str) -> dict[str, bytes]:
-    """The old agent's objects: PDFs, signatures and verification pages of every certificate."""
-    objects = {}
-    for verify_uuid in (V1, V2, V3, V4):
-        objects[f"downloads/{D[verify_uuid]}/Certificate.pdf"] = b"%PDF-1.4 old " + verify_uuid.encode()
-        objects[f"cert/{verify_uuid}/Certificate.pdf.sig"] = b"-----BEGIN PGP SIGNATURE----- " + verify_uuid.encode()
-        objects[f"cert/{verify_uuid}/valid.html"] = b"<p>old valid page</p>"
-        objects[f"cert/{verify_uuid}/verify.html"] = b"<p>old verify page</p>"
-    for key, data in objects.items():
-        s3.put_object(Bucket=bucket, Key=key, Body=data)
-    return objects
-
-
-def _etags(s3, bucket: str) -> dict[str, str]:
-    items = {}
-    for listing in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for item in listing.get("Contents", ()):
-            items[item["Key"]] = item["ETag"].strip('"')
-    return items
-
-
 def _publish(out: Path, bucket: str, moto_server) -> None:
     publish(out, PublishSettings(bucket=bucket, endpoint_url=moto_server.url), log=lambda line: None)
 
@@ -247,37 +190,37 @@ def _publish(out: Path, bucket: str, moto_server) -> None:
 def test_publish_keeps_the_old_pdfs_byte_for_byte_and_a_purge_erases_exactly_four_files(
         sample_site, signing_env, s3, bucket, moto_server):
     site = legacy_site(sample_site, only_legacy=True)
-    old = _preload(s3, bucket)
+    old = preload(s3, bucket)
     report = build(BuildOptions(site, jobs=1))
     assert report.ok
     out = site / "build"
     _publish(out, bucket, moto_server)
-    etags = _etags(s3, bucket)
+    before = etags(s3, bucket)
     for key, data in old.items():
         if not key.endswith(("valid.html", "verify.html")):  # sitegen's pages replace the old agent's
             assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data, key
-            assert etags[key] == hashlib.md5(data).hexdigest(), key
+            assert before[key] == hashlib.md5(data).hexdigest(), key
     for verify_uuid in (V1, V2, V3, V4):
         for key in (f"cert/{verify_uuid}/", f"cert/{verify_uuid}", f"cert/{verify_uuid}/index.html"):
             body = s3.get_object(Bucket=bucket, Key=key)
             assert body["ContentType"].startswith("text/html")
         assert b"re-signed" in s3.get_object(Bucket=bucket, Key=f"cert/{verify_uuid}/valid.html")["Body"].read()
-    assert not any(key.startswith(".sitegen/legacy") for key in etags)  # the URL map stays local
+    assert not any(key.startswith(".sitegen/legacy") for key in before)  # the URL map stays local
 
     # A second publish changes nothing of the old agent's.
     _publish(out, bucket, moto_server)
-    assert {k: v for k, v in _etags(s3, bucket).items() if k in old} == {k: v for k, v in etags.items() if k in old}
+    assert {k: v for k, v in etags(s3, bucket).items() if k in old} == {k: v for k, v in before.items() if k in old}
 
     purge_legacy(site, V2)
     assert build(BuildOptions(site, jobs=1)).ok
     assert not (out / "cert" / V2 / "valid.html").exists() and not (out / "cert" / V2 / "verify.html").exists()
     assert "no longer available" in page(out, V2)
     _publish(out, bucket, moto_server)
-    after = _etags(s3, bucket)
+    after = etags(s3, bucket)
     four = {f"downloads/{D[V2]}/Certificate.pdf", f"cert/{V2}/Certificate.pdf.sig",
             f"cert/{V2}/valid.html", f"cert/{V2}/verify.html"}
     assert four.isdisjoint(after)
-    assert {k for k in etags if k not in after} == four  # exactly those four, none of another's
+    assert {k for k in before if k not in after} == four  # exactly those four, none of another's
     assert b"no longer available" in s3.get_object(Bucket=bucket, Key=f"cert/{V2}/")["Body"].read()
     assert "李小龙".encode() not in s3.get_object(Bucket=bucket, Key=f"cert/{V2}/index.html")["Body"].read()
     for key, data in old.items():
@@ -309,3 +252,33 @@ def test_the_old_agents_files_are_never_uploaded_nor_deleted_whatever_a_manifest
     manifests = {"shared": Manifest(objects={key_id(old_pdf): entry, key_id(old_sig): entry})}
     plan = make_plan(local, remote, manifests, Scope.of(None))
     assert plan.deletes == [] and sorted(plan.foreign) == sorted((old_pdf, old_sig))
+
+
+# -- the build report and previews ---------------------------------------------------------
+
+
+def test_skipped_rows_are_counted_per_status_in_the_json_report_and_last_build(sample_site, sitegen):
+    site = legacy_site(sample_site)
+    run = sitegen("build", "--site", site, "--pages-only", "--json")
+    assert run.code == 0, run.err
+    legacy = json.loads(run.out)["legacy"]
+    assert legacy["skipped_by_status"] == {"deleted": 1, "error": 1, "notpassing": 1, "unavailable": 1}
+    assert (legacy["skipped"], legacy["certificates"], legacy["generated"]) == (4, 4, 4)
+    assert legacy["files"] == ["credentials_data/generatedcertificate.csv"]
+    last = json.loads((site / "build" / ".preview" / LAST_BUILD_FILE).read_text(encoding="utf-8"))
+    assert last["legacy"] == legacy
+    assert "4 legacy certificate(s): 4 generated, 0 unchanged" in run.err  # the summary line
+
+
+def test_a_legacy_purge_removes_the_previews_holding_the_certificate(sample_site, signing_env):
+    site = legacy_site(sample_site, only_legacy=True)
+    preview = site / "build" / ".preview"
+    assert build(BuildOptions(site, pages_only=True, jobs=1)).ok
+    assert NAMES[V2] in page(preview, V2, "valid.html")
+    purge_legacy(site, V2)
+    assert build(BuildOptions(site, jobs=1)).ok  # the build to publish erases every copy
+    assert not preview.exists()
+    assert build(BuildOptions(site, pages_only=True, jobs=1)).ok
+    assert "no longer available" in page(preview, V2)
+    assert build(BuildOptions(site, jobs=1)).ok
+    assert preview.is_dir()  # a preview with only the notice holds nothing of the learner's

@@ -35,6 +35,7 @@ from sitegen.layout import (
     CredentialPaths,
     share_card_path,
 )
+from sitegen.legacy.paths import OLD_PAGES, LegacyPaths
 from sitegen.legacy.stage import LegacyBuild, build_legacy, load_legacy_build
 from sitegen.load.config import load_sites, select_sites
 from sitegen.load.content import ContentPage, load_content_pages
@@ -108,7 +109,7 @@ class _SiteBuild:
     signer: Signer | None
     vc_key: VcKey | None  # signs the verifiable credentials (signed builds)
     indexes: StatusIndexes  # each credential's bit in the status lists
-    legacy: LegacyBuild | None = None  # legacy edX PDF certificates (sitegen/legacy/)
+    legacy: LegacyBuild  # legacy edX PDF certificates (sitegen/legacy/)
 
 
 def build_sites(options: BuildOptions) -> list[tuple[Site, BuildReport]]:
@@ -134,7 +135,7 @@ def _prepare(site: Site, options: BuildOptions) -> _SiteBuild:
     _refuse_preview_over_publishable(out, options.preview)
     cache_root = out.parent if site.key else out  # one record cache for all sites of a project
     pages, loaded, purged, indexes = _load_inputs(site, cache_root)  # bad input: InputProblems, nothing written
-    legacy = load_legacy_build(site)  # a bad row of a legacy export: InputProblems too
+    legacy = load_legacy_build(site, options.shard)  # a bad row of a legacy export: InputProblems too
     signer = None if options.pages_only else _open_signer(site)  # a bad key: nothing written either
     vc_key = None if options.pages_only else _open_vc_key(site)
     own = site.own_part() if site.key else site  # from here on, nothing of another site's
@@ -164,7 +165,7 @@ def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
                                     _vc_public_key(job))
     if job.vc_key is not None:  # only a signed build makes the credential that names its index
         settings = _with_status_index(settings, job.indexes)
-    plan = plan_build(job.loaded.credentials, job.loaded.record_digests, state, settings, _theme_file_digest(theme),
+    plan = plan_build(job.loaded.credentials, job.loaded.record_digests, state, settings, theme.file_digest,
                       today, out, options.shard, signed=signer is not None, purged=job.purged)
     _restamp(plan, state)
     badges = Badges(site, theme, job.indexes, job.vc_key)
@@ -175,10 +176,10 @@ def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
     _build_credentials(plan, state, credential_job, options, report, out)
     _remove_credentials(plan.removed, state, credential_job.writer, report)
     _erase_purged(plan.purged, state, credential_job.writer, theme, report)
-    if job.legacy and (options.shard is None or options.shard.publishes_shared):  # shared pages: shard 1's
-        build_legacy(job.legacy, theme, tree, report.pages_written)
+    report.legacy = build_legacy(job.legacy, theme, tree, report.pages_written, jobs=options.jobs,
+                                 progress_stream=options.progress_stream)
     if not options.preview:
-        _erase_purged_from_previews(site, plan.purged)
+        _erase_purged_from_previews(site, plan.purged, job.legacy.purged_here)
     shared_before = list(state.shared_pages)
     if options.shard is None or options.shard.publishes_shared:
         _write_site_pages(theme, job.pages, signer, signing, state, tree, report,
@@ -191,7 +192,7 @@ def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
     _remove_unused_share_cards(state, tree, report)
     if report.generated or report.removed or plan.restamped or state.shared_pages != shared_before:
         state.save(out)  # a no-op build does not even rewrite the state
-    report.ok = not report.errors
+    report.ok = not report.errors and not (report.legacy and report.legacy.errors)
     report.seconds = time.monotonic() - started
     report.save(out)
     remove_file(out / IN_PROGRESS_FILE)
@@ -355,11 +356,13 @@ def _has_credential_files(tree: OutputTree, uuid: str, notice: bytes) -> bool:
     return names != ["index.html"] or tree.path(paths.page_file).read_bytes() != notice
 
 
-def _erase_purged_from_previews(site: Site, uuids: list[str]) -> None:
-    """Previews are copies too: one that holds a purged credential goes (it is only a preview)."""
+def _erase_purged_from_previews(site: Site, uuids: list[str], legacy_uuids: list[str]) -> None:
+    """Previews are copies too: one that holds a purged credential, or a purged legacy
+    certificate's pages, goes (it is only a preview)."""
     preview = site_output_folder(site, None, preview=True)
-    if any((preview / CredentialPaths(u).folder).exists() or (preview / CredentialPaths(u).api).exists()
-           for u in uuids):
+    held = [p for u in uuids for p in (CredentialPaths(u).folder, CredentialPaths(u).api)]
+    held += [LegacyPaths(u).file(name) for u in legacy_uuids for name in OLD_PAGES]  # its notice has no name
+    if any((preview / path).exists() for path in held):
         shutil.rmtree(preview)
 
 
@@ -437,17 +440,6 @@ def _remove_stale_assets(tree: OutputTree, current: set[str]) -> None:
     for path in folder.rglob("*"):
         if path.is_file() and path.relative_to(tree.root).as_posix() not in current:
             path.unlink()
-
-
-def _theme_file_digest(theme: Theme):
-    def digest(name: str) -> str:
-        kind, _, file = name.partition(":")
-        try:
-            return theme.template_digest(file) if kind == "template" else theme.asset_digest(file)
-        except (FileNotFoundError, KeyError):
-            return "missing"
-
-    return digest
 
 
 def _clean(out: Path) -> None:

@@ -9,8 +9,10 @@ uploaded over the old agent's `valid.html` and `verify.html`, recorded in the ma
 
 The one exception is an erasure request: for each certificate in the build's erase list
 (`paths.ERASE_FILE`), a publish deletes every version of the PDF, its signature and the
-old pages, but the current "no longer available" page, once (the shared manifest
-remembers it, by the hashed verify_uuid).
+old pages, but the current "no longer available" page, once (the manifest of the
+certificate's partition remembers it, by the hashed verify_uuid: the publish of the shard
+that owns its pages does it). `legacy_erasures_in_bucket` lists what it would delete, for
+`publish --dry-run`.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from pathlib import Path
 from sitegen.layout import is_uuid
 from sitegen.legacy.paths import ERASE_FILE, LegacyPaths, is_pdf_key, is_preserved_legacy_key
 from sitegen.publish.manifest import key_id
-from sitegen.shards import SHARED_PARTITION
+from sitegen.shards import SHARED_PARTITION, partition_name, partition_of
 
-__all__ = ["erase_purged_legacy", "is_preserved_legacy_key", "legacy_erasures"]
+__all__ = ["erase_purged_legacy", "is_preserved_legacy_key", "legacy_erasures", "legacy_erasures_in_bucket"]
 
 
 def legacy_erasures(build_dir: Path) -> list[tuple[str, str | None]]:
@@ -47,21 +49,45 @@ def _erased_id(verify_uuid: str) -> str:
     return key_id("legacy:" + verify_uuid)
 
 
-def erase_purged_legacy(bucket, build_dir: Path, manifests: dict, published: set[str], *, dry_run: bool,
-                        log) -> int:
-    """Delete every version of every object of the build's purged legacy certificates, but
-    the current page at their URL; once each. Only the publish of the shared partition does
-    it (the pages are shared). The number of certificates erased (or to erase)."""
+def _to_erase(build_dir: Path, manifests: dict) -> list[tuple[str, str | None]]:
+    """The build's purged legacy certificates whose partition this publish looks after and
+    that are not erased yet (an older sitegen remembered them in the shared manifest)."""
     shared = manifests.get(SHARED_PARTITION)
-    if shared is None:
-        return 0
-    todo = [(u, key) for u, key in legacy_erasures(build_dir) if _erased_id(u) not in shared.erased]
-    if not todo or dry_run:
-        return len(todo)
+    todo = []
+    for verify_uuid, pdf in legacy_erasures(build_dir):
+        partition = manifests.get(partition_name(partition_of(verify_uuid)))
+        erased = _erased_id(verify_uuid)
+        if partition is not None and erased not in partition.erased and not (shared and erased in shared.erased):
+            todo.append((verify_uuid, pdf))
+    return todo
+
+
+def _prefixes(verify_uuid: str, pdf: str | None) -> list[str]:
+    # The folder without its slash: its page's alias cert/<verify_uuid> (old versions with the
+    # learner's name) is under it too; a verify_uuid is 32 digits, so nothing of another's is.
+    return [LegacyPaths(verify_uuid).folder] + ([pdf] if pdf else [])
+
+
+def legacy_erasures_in_bucket(bucket, build_dir: Path, manifests: dict, published: set[str]) -> list[str]:
+    """The keys whose versions an erasure of the build's purged legacy certificates would
+    delete, as `publish --dry-run` lists them: the PDF, its .sig, valid.html and verify.html
+    (and, in a versioned bucket, the old versions of its page); never the current "no longer
+    available" page."""
+    return sorted(key for verify_uuid, pdf in _to_erase(build_dir, manifests)
+                  for key in bucket.keys_under(_prefixes(verify_uuid, pdf), published))
+
+
+def erase_purged_legacy(bucket, build_dir: Path, manifests: dict, published: set[str], *, log) -> list[str]:
+    """Delete every version of every object of the build's purged legacy certificates, but
+    the current page at their URL; once each, by the publish of the partition that owns
+    their pages. The keys whose versions were deleted."""
+    todo = _to_erase(build_dir, manifests)
+    if not todo:
+        return []
     log(f"  erasing the files of {len(todo)} purged legacy certificate(s)")
+    erased = []
     for verify_uuid, pdf in todo:
-        prefixes = [LegacyPaths(verify_uuid).folder + "/"] + ([pdf] if pdf else [])
-        bucket.delete_versions(prefixes, keep_current=published)
-        shared.erased.add(_erased_id(verify_uuid))
+        erased += bucket.delete_versions(_prefixes(verify_uuid, pdf), keep_current=published)
+        manifests[partition_name(partition_of(verify_uuid))].erased.add(_erased_id(verify_uuid))
     bucket.write_manifests(manifests)
-    return len(todo)
+    return sorted(erased)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -39,9 +40,12 @@ _MODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _ID = re.compile(r"[1-9][0-9]{0,18}")
 _DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[ T][0-9:.]+(?:Z|[+-][0-9:]+)?)?")
 MAX_NAME = 255  # the platform's column
+# The organization in an edX course ID: course-v1:ORG+COURSE+RUN, or the older ORG/COURSE/RUN.
+_COURSE_KEY_ORG = re.compile(r"course-v1:([^+/:]+)\+[^+]+\+[^+]+")
+_SLASHED_ORG = re.compile(r"([^/+:]+)/[^/]+/[^/]+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a shard holds tens of thousands of them at once
 class LegacyCertificate:
     """One `downloadable` row: a PDF certificate the old agent made and signed."""
 
@@ -68,14 +72,14 @@ class LegacyCertificate:
 
 @dataclass
 class LegacyExport:
-    """Every export of a project: its certificates, what was skipped, what is wrong."""
+    """What reading the exports found beside the certificates: what was skipped, what is wrong."""
 
-    certificates: list[LegacyCertificate] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)  # status -> rows
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
-    # Every verify_uuid of any row (downloadable or not) -> where: a purged one must not come back.
-    rows: dict[str, SourceLocation] = field(default_factory=dict)
+    # Rows (downloadable or not) whose verify_uuid is in the legacy purge list: they must not come back.
+    purged_rows: dict[str, SourceLocation] = field(default_factory=dict)
+    certificates: list[LegacyCertificate] = field(default_factory=list)  # load_legacy() only
 
     def skipped_line(self) -> str | None:
         """The warning line of the skipped rows, per status."""
@@ -98,26 +102,60 @@ def export_files(site_root: Path) -> list[Path]:
 
 
 def load_legacy(site_root: Path) -> LegacyExport:
-    """Every export of the project, read and checked."""
+    """Every export of the project, read and checked, its certificates in a list."""
     export = LegacyExport()
-    seen: dict[str, SourceLocation] = {}
+    export.certificates = list(read_legacy(site_root, export))
+    return export
+
+
+def read_legacy(site_root: Path, export: LegacyExport, purged: Container[str] = ()) -> Iterator[LegacyCertificate]:
+    """Every good downloadable row of every export, as it is read (600k rows are never held
+    by this function); skipped rows, bad rows, the files read and the rows of `purged`
+    verify_uuids go to `export` on the way."""
+    seen = _Seen()
     for path in export_files(site_root):
         display = path.relative_to(site_root).as_posix()
         export.files.append(display)
         for item in read_records(path, display):
             if isinstance(item, Problem):
                 export.problems.append(item)
-            else:
-                _add_row(export, item, seen)
-    return export
+                continue
+            certificate = _certificate(export, item, purged)
+            if certificate is None:
+                continue
+            first = seen.add(certificate.verify_uuid, item.source)
+            if first is not None:
+                export.problems.append(Problem(item.source.file, item.source.line, "verify_uuid",
+                                               f"{certificate.verify_uuid} is also the verify_uuid of {first}"))
+                continue
+            yield certificate
 
 
-def _add_row(export: LegacyExport, row: RawRecord, seen: dict[str, SourceLocation]) -> None:
+class _Seen:
+    """The verify_uuid of every certificate read, and where: compact, as there may be 600k."""
+
+    def __init__(self):
+        self.files: list[str] = []
+        self.places: dict[int, int] = {}  # the UUID as a number -> file number and line, packed
+
+    def add(self, verify_uuid: str, where: SourceLocation) -> SourceLocation | None:
+        """Where `verify_uuid` was met before, or None (and it is remembered)."""
+        if not self.files or self.files[-1] != where.file:
+            self.files.append(where.file)
+        key = int(verify_uuid, 16)
+        place = self.places.get(key)
+        if place is not None:
+            return SourceLocation(self.files[place >> 32], place & 0xFFFFFFFF)
+        self.places[key] = (len(self.files) - 1) << 32 | (where.line or 0)
+        return None
+
+
+def _certificate(export: LegacyExport, row: RawRecord, purged: Container[str]) -> LegacyCertificate | None:
     fields, where = row.fields, row.source
     status = fields.get("status", "").strip()
     verify_uuid = fields.get("verify_uuid", "").strip()
-    if is_uuid(verify_uuid):
-        export.rows.setdefault(verify_uuid, where)
+    if verify_uuid in purged and is_uuid(verify_uuid):
+        export.purged_rows.setdefault(verify_uuid, where)
     if status != DOWNLOADABLE:
         if status in NOT_DOWNLOADABLE:
             export.skipped[status] += 1
@@ -125,18 +163,12 @@ def _add_row(export: LegacyExport, row: RawRecord, seen: dict[str, SourceLocatio
             shown = repr(status)[:40] if status.isprintable() else "a value"
             export.problems.append(Problem(where.file, where.line, "status", f"{shown} is not a status of "
                                            "GeneratedCertificate (downloadable, notpassing, deleted...)"))
-        return
+        return None
     try:
-        certificate = legacy_certificate(fields, where)
+        return legacy_certificate(fields, where)
     except RowError as err:
         export.problems.append(Problem(where.file, where.line, err.field, err.message))
-        return
-    if certificate.verify_uuid in seen:
-        export.problems.append(Problem(where.file, where.line, "verify_uuid", f"{certificate.verify_uuid} is "
-                                       f"also the verify_uuid of {seen[certificate.verify_uuid]}"))
-        return
-    seen[certificate.verify_uuid] = where
-    export.certificates.append(certificate)
+        return None
 
 
 class RowError(Exception):
@@ -163,6 +195,13 @@ def legacy_certificate(fields: dict, where: SourceLocation) -> LegacyCertificate
     distinction = fields.get("distinction", "").strip().lower() in ("1", "true", "t", "yes")
     return LegacyCertificate(certificate_id, verify_uuid, download_uuid, name, course_id, mode, issued,
                              url, key, where, distinction)
+
+
+def course_org(course_id: str) -> str | None:
+    """The organization part of an edX course ID (`course-v1:ORG+COURSE+RUN` or the older
+    `ORG/COURSE/RUN`), or None for anything else."""
+    match = _COURSE_KEY_ORG.fullmatch(course_id) or _SLASHED_ORG.fullmatch(course_id)
+    return match.group(1) if match else None
 
 
 def _matching(fields: dict, name: str, pattern: re.Pattern, what: str) -> str:
@@ -220,4 +259,5 @@ def _download(fields: dict, download_uuid: str) -> tuple[str | None, str]:
     return url, pdf_key(*found)
 
 
-__all__ = ["EXPORT_COLUMNS", "LegacyCertificate", "LegacyExport", "legacy_certificate", "load_legacy"]
+__all__ = ["EXPORT_COLUMNS", "LegacyCertificate", "LegacyExport", "course_org", "legacy_certificate", "load_legacy",
+           "read_legacy"]

@@ -1,66 +1,142 @@
 """The build's legacy stage: verification pages at the old agent's URLs, the erasure of
 purged legacy certificates, and the URL map for the platform's dashboard links.
 
-`load_legacy_build(site)` reads and checks (before anything is written; bad input raises
-`InputProblems`); `build_legacy(...)` writes. The stage keeps no state of its own: what
-is under `cert/` in the output folder is its, and it looks there for pages whose row is
-gone. Legacy pages are shared files (no credential owns them): in a sharded build, shard 1
-writes them, as it writes every shared page.
+`load_legacy_build(site, shard)` reads and checks every export before anything is written
+(bad input raises `InputProblems`), streaming it: what it keeps of each of this build's
+certificates is its verify_uuid and the digest of what its pages show. `build_legacy(...)`
+then plans against the stage's own state (`state.py`, `plan.py`): only new and changed
+certificates are rendered (a theme or site.yml change renders them all), in worker
+processes when there are many, reading the export again to get their rows; pages whose
+row is gone are removed. A legacy certificate belongs to the shard of its verify_uuid, as
+a credential to the shard of its UUID (`sitegen.shards`), so a sharded build splits them.
+
+In a project of several sites, a legacy certificate is published by the site serving its
+course's organization: the course's in site.yml, else the ORG of its course_id
+(`course-v1:ORG+COURSE+RUN`, `ORG/COURSE/RUN`), an organization's key or short name. A
+certificate of an organization no site serves is an error naming its row: its printed URL
+would silently break.
 """
 
 from __future__ import annotations
 
 import csv
-import io
+import hashlib
 import json
 import logging
 import os
+import time
+import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sitegen.errors import InputProblems, Problem
-from sitegen.layout import LEGACY_CERT_DIR, LEGACY_URL_MAP_FILE, is_uuid
-from sitegen.legacy.export import LegacyCertificate, LegacyExport, load_legacy
-from sitegen.legacy.pages import PAGE_TEMPLATE, WITHDRAWN_TEMPLATE, legacy_pages, legacy_withdrawn_page
+from sitegen.layout import LEGACY_URL_MAP_FILE
+from sitegen.legacy.export import LegacyCertificate, LegacyExport, course_org, read_legacy
+from sitegen.legacy.pages import PAGE_TEMPLATE, WITHDRAWN_TEMPLATE, LegacyRenderer, legacy_withdrawn_page
 from sitegen.legacy.paths import ERASE_FILE, OLD_PAGES, PAGES, LegacyPaths
+from sitegen.legacy.plan import LegacyPlan, inputs_digest, page_stamps, plan_legacy, site_facts
 from sitegen.legacy.purge_list import LegacyPurgeList, load_legacy_purge_list
+from sitegen.legacy.state import LegacyEntry, LegacyState
 from sitegen.model import Site
+from sitegen.progress import Progress
 from sitegen.render.theme import Theme
+from sitegen.report import LegacyReport
+from sitegen.shards import Shard
+from sitegen.workers import run_tasks
 from sitegen.write.files import OutputTree
 
 log = logging.getLogger("sitegen")
 URL_MAP_COLUMNS = ("certificate_id", "verify_uuid", "legacy_url", "page_url")
+CERTIFICATES_PER_TASK = 500  # a worker's task: a few thousand pages, a few hundred ms
+STATE_SAVE_INTERVAL = 20.0  # seconds between saves of the state during a long stage
 
 
 @dataclass
 class LegacyBuild:
-    """A site's legacy certificates and purges, checked, nothing written yet."""
+    """A site's legacy certificates (a shard's), checked, nothing written yet."""
 
-    certificates: list[LegacyCertificate] = field(default_factory=list)
+    site: Site
+    inputs: dict[str, str] = field(default_factory=dict)  # verify_uuid -> inputs digest, in export order
     purged: LegacyPurgeList | None = None
-    export: LegacyExport | None = None
-    elsewhere: int = 0  # certificates of courses no site of the project names (several sites)
+    export: LegacyExport = field(default_factory=LegacyExport)
+    other_sites: int = 0  # certificates of organizations another site of the project serves
+    other_shards: int = 0
+    shard: Shard | None = None
 
     @property
     def empty(self) -> bool:
-        return not self.certificates and not (self.purged and self.purged.entries)
+        return not self.inputs and not self.purged_here
+
+    @property
+    def purged_here(self) -> list[str]:
+        """The purged certificates whose "no longer available" page this build writes."""
+        entries = self.purged.entries if self.purged else {}
+        return [u for u in entries if self.shard is None or self.shard.owns(u)]
+
+    def certificates(self) -> Iterator[LegacyCertificate]:
+        """This build's certificates, read from the exports again (streamed: 600k rows are
+        never held), in export order."""
+        for certificate in read_legacy(self.site.root, LegacyExport()):
+            if certificate.verify_uuid in self.inputs:
+                yield certificate
 
 
-def load_legacy_build(site: Site) -> LegacyBuild:
-    """The site's legacy certificates, or InputProblems: every bad row, one line each."""
-    export = load_legacy(site.root)
+def load_legacy_build(site: Site, shard: Shard | None = None) -> LegacyBuild:
+    """The site's (the shard's) legacy certificates, or InputProblems: every bad row, one
+    line each. `site` is the whole project's view of it (every organization)."""
     purged = load_legacy_purge_list(site.root)
-    problems = export.problems + purged.problems + [
+    legacy = LegacyBuild(site.own_part() if site.key else site, purged=purged, shard=shard)
+    facts = site_facts(legacy.site)
+    problems: list[Problem] = []
+    for certificate in read_legacy(site.root, legacy.export, purged.entries):
+        owner = _publishing_site(site, certificate)
+        if isinstance(owner, Problem):
+            problems.append(owner)
+        elif owner != site.key:
+            legacy.other_sites += 1
+        elif shard is not None and not shard.owns(certificate.verify_uuid):
+            legacy.other_shards += 1
+        else:
+            legacy.inputs[certificate.verify_uuid] = inputs_digest(certificate, facts(certificate.course_id))
+    problems = legacy.export.problems + problems + purged.problems + [
         Problem(where.file, where.line, "verify_uuid",
                 f"{uuid} was purged ({purged.entries[uuid].source}): its row must not come back; "
                 f"run sitegen purge {uuid} again to remove it")
-        for uuid, where in export.rows.items() if uuid in purged]
-    mine = [c for c in export.certificates if _publishes(site, c)]
-    legacy = LegacyBuild(mine, purged, export, len(export.certificates) - len(mine))
+        for uuid, where in legacy.export.purged_rows.items()]
     if not legacy.empty:
         problems += _missing_templates(site)
     if problems:
-        raise InputProblems(problems)
+        raise InputProblems(sorted(problems, key=lambda p: (p.file, p.line or 0)))
     return legacy
+
+
+def _publishing_site(site: Site, certificate: LegacyCertificate) -> str | Problem:
+    """The key of the site that publishes the certificate ("" in a project of one site, which
+    publishes every one), or the problem: its organization is no site's."""
+    if not site.key:
+        return ""
+    course = site.courses.get(certificate.course_id)
+    org = course.org if course else _organization(site, course_org(certificate.course_id))
+    where = certificate.source
+    if org is None:
+        shown = repr(certificate.course_id)[:80]
+        named = course_org(certificate.course_id)
+        why = (f"its organization {named!r} is not in site.yml's organizations, so no site publishes it: declare "
+               "it there and add it to one site's organizations" if named else
+               "not a course of site.yml nor an edX course ID (course-v1:ORG+COURSE+RUN or ORG/COURSE/RUN), "
+               "so no site can be told to publish it: add the course to site.yml's courses")
+        return Problem(where.file, where.line, "course_id", f"{shown}: {why} (its printed URL would break)")
+    return site.key if org in site.served else "another site"
+
+
+def _organization(site: Site, named: str | None) -> str | None:
+    """The key of the organization an edX course ID names: by key, else by short name."""
+    if named is None:
+        return None
+    if named in site.organizations:
+        return named
+    keys = [org.key for org in site.organizations.values() if org.short_name == named]
+    return keys[0] if len(keys) == 1 else None
 
 
 def _missing_templates(site: Site) -> list[Problem]:
@@ -72,37 +148,138 @@ def _missing_templates(site: Site) -> list[Problem]:
             for name in (PAGE_TEMPLATE, WITHDRAWN_TEMPLATE) if not (folder / name).is_file()]
 
 
-def _publishes(site: Site, certificate: LegacyCertificate) -> bool:
-    """A project of one site publishes every legacy certificate; of several, each site
-    those of its organizations' courses."""
-    if not site.key:
-        return True
-    course = site.courses.get(certificate.course_id)
-    return course is not None and course.org in site.served
+# -- the stage -----------------------------------------------------------------------------
 
 
-def build_legacy(legacy: LegacyBuild, theme: Theme, tree: OutputTree, written: list[str]) -> None:
-    """Write the pages of every legacy certificate, the "no longer available" page of every
-    purged one, remove pages whose row is gone, and write the URL map and the erase list.
-    Site paths of files changed go to `written` (the build report's site files)."""
-    if legacy.export and legacy.export.skipped_line():
-        log.warning(legacy.export.skipped_line())
-    if legacy.elsewhere:
-        log.warning(f"legacy certificates: {legacy.elsewhere} of courses this site does not publish, left out")
-    wanted: set[str] = set()
-    for certificate in legacy.certificates:
-        wanted.add(certificate.verify_uuid)
-        for path, data in legacy_pages(theme, certificate).items():
-            if tree.write_if_changed(path, data):
-                written.append(path)
-    purged = legacy.purged.entries if legacy.purged else {}
+@dataclass
+class LegacyOutcome:
+    verify_uuid: str
+    stamps: tuple[int, ...] = ()
+    theme_files: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+def _write_pages(tree: OutputTree, files: dict[str, bytes]) -> None:
+    """A certificate's pages, the same bytes mostly: one file, linked at each page's path; a
+    page that already holds its bytes is left alone."""
+    paths: dict[bytes, list[str]] = {}
+    for path, data in files.items():
+        paths.setdefault(data, []).append(path)
+    for data, same in paths.items():
+        tree.write_linked(same, data)
+
+
+@dataclass
+class LegacyJob:
+    """render -> write, one batch of certificates at a time (in a worker process, or this one)."""
+
+    renderer: LegacyRenderer
+    tree: OutputTree
+
+    def run(self, batch: list[LegacyCertificate]) -> list[LegacyOutcome]:
+        return [self._one(certificate) for certificate in batch]
+
+    def _one(self, certificate: LegacyCertificate) -> LegacyOutcome:
+        try:
+            rendered = self.renderer.render(certificate)
+            _write_pages(self.tree, rendered.files)
+            stamps = page_stamps(self.tree.root, certificate)
+        except Exception as err:  # one certificate's failure must not stop the others
+            detail = traceback.format_exception_only(type(err), err)[-1].strip()
+            return LegacyOutcome(certificate.verify_uuid, error=detail)
+        return LegacyOutcome(certificate.verify_uuid, stamps, rendered.theme_files)
+
+
+def build_legacy(legacy: LegacyBuild, theme: Theme, tree: OutputTree, written: list[str], *, jobs: int = 1,
+                 progress_stream=None) -> LegacyReport | None:
+    """Write the pages of new and changed legacy certificates, the "no longer available" page
+    of every purged one, remove pages whose certificate this build does not have, and write
+    the URL map and the erase list. Site paths of files removed go to `written` (the build
+    report's site files). None when the project has no legacy certificate and never had."""
+    _warn(legacy)
+    out = tree.root
+    report = LegacyReport(len(legacy.inputs), skipped=legacy.export.skipped, other_sites=legacy.other_sites,
+                          other_shards=legacy.other_shards, files=legacy.export.files)
+    state = LegacyState.load(out)
+    purged = legacy.purged_here
+    plan = plan_legacy(legacy.inputs, state, theme.file_digest, out, purged)
+    if legacy.empty and not state.certificates and not plan.removed:
+        for path in (ERASE_FILE, LEGACY_URL_MAP_FILE):
+            tree.remove(path)
+        return report if legacy.export.files else None  # none here, and none ever built here
+    report.unchanged = plan.unchanged
+    url_map = _url_map_digest(legacy)
+    before = (len(state.certificates), state.url_map)
+    map_lost = bool(legacy.inputs) and not tree.path(LEGACY_URL_MAP_FILE).exists()
+    if plan.to_render or url_map != state.url_map or map_lost:
+        _render(legacy, plan, state, LegacyJob(LegacyRenderer(theme), tree), report, jobs, progress_stream)
+        state.url_map = url_map
+    for verify_uuid in plan.removed:  # its row was deleted, is no longer downloadable, or is not this build's
+        _remove(tree, verify_uuid, written)
+        state.certificates.pop(verify_uuid, None)
+    report.removed = len(plan.removed)
     for verify_uuid in purged:
         _erase(tree, verify_uuid, legacy_withdrawn_page(theme, verify_uuid), written)
-    for verify_uuid in _folders(tree) - wanted - set(purged):
-        _remove(tree, verify_uuid, written)  # its row was deleted, or is no longer downloadable
-    _write_state_file(tree, LEGACY_URL_MAP_FILE, url_map(legacy.certificates, theme.site.base_url))
-    erase = [{"verify_uuid": e.verify_uuid, "pdf_key": e.pdf_key} for e in purged.values()]
+        state.certificates.pop(verify_uuid, None)
+    report.purged = len(purged)
+    if plan.to_render or (len(state.certificates), state.url_map) != before:
+        state.save(out)  # a no-op build does not even rewrite the state
+    entries = legacy.purged.entries if legacy.purged else {}
+    erase = [{"verify_uuid": u, "pdf_key": entries[u].pdf_key} for u in purged]
     _write_state_file(tree, ERASE_FILE, (json.dumps(erase, indent=1) + "\n").encode() if erase else None)
+    return report
+
+
+def _warn(legacy: LegacyBuild) -> None:
+    if legacy.export.skipped_line():
+        log.warning(legacy.export.skipped_line())
+
+
+def _render(legacy: LegacyBuild, plan: LegacyPlan, state: LegacyState, job: LegacyJob, report: LegacyReport,
+            jobs: int, progress_stream) -> None:
+    """Render the certificates `plan` names, and write the URL map, in one more read of the
+    export. Note that order matters: the state says "uncertain" on disk before any page is
+    rewritten, and a certificate is certain again only once its three pages are written."""
+    state.mark_uncertain(plan.to_render)
+    if plan.to_render:
+        state.save(job.tree.root)
+    progress = Progress(len(plan.to_render), "Legacy pages", progress_stream)
+    last_save = time.monotonic()
+    with _UrlMap(job.tree, legacy.site.base_url) as url_map:
+        batches = _batches(legacy.certificates(), plan, url_map)
+        for outcomes in run_tasks(job, batches, jobs if len(plan.to_render) > CERTIFICATES_PER_TASK else 1):
+            for outcome in outcomes:
+                _record(outcome, legacy, plan, state, report)
+            progress.advance(len(outcomes))
+            if time.monotonic() - last_save > STATE_SAVE_INTERVAL:
+                state.save(job.tree.root)  # a crash from here on redoes only what came after
+                last_save = time.monotonic()
+    progress.finish()
+
+
+def _batches(certificates: Iterator[LegacyCertificate], plan: LegacyPlan, url_map: _UrlMap
+             ) -> Iterator[list[LegacyCertificate]]:
+    batch: list[LegacyCertificate] = []
+    for certificate in certificates:
+        url_map.add(certificate)
+        if certificate.verify_uuid in plan.to_render:
+            batch.append(certificate)
+            if len(batch) == CERTIFICATES_PER_TASK:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _record(outcome: LegacyOutcome, legacy: LegacyBuild, plan: LegacyPlan, state: LegacyState,
+            report: LegacyReport) -> None:
+    if outcome.error is not None:
+        # It stays uncertain in the state: the next build tries it again.
+        report.errors[outcome.verify_uuid] = outcome.error
+        return
+    report.generated[plan.to_render[outcome.verify_uuid]] += 1
+    state.certificates[outcome.verify_uuid] = LegacyEntry(
+        legacy.inputs[outcome.verify_uuid], state.theme_file_set_index(outcome.theme_files), outcome.stamps)
 
 
 def _erase(tree: OutputTree, verify_uuid: str, notice: bytes, written: list[str]) -> None:
@@ -126,30 +303,48 @@ def _remove(tree: OutputTree, verify_uuid: str, written: list[str]) -> None:
         pass  # not empty (a file sitegen did not write): left alone
 
 
-def _folders(tree: OutputTree) -> set[str]:
-    try:
-        with os.scandir(tree.path(LEGACY_CERT_DIR)) as entries:
-            return {e.name for e in entries if e.is_dir(follow_symlinks=False) and is_uuid(e.name)}
-    except FileNotFoundError:
-        return set()
+def _url_map_digest(legacy: LegacyBuild) -> str:
+    """The URL map's rows are made of what the inputs digests hold (IDs, URLs, base_url)."""
+    digest = hashlib.sha256()
+    for uuid, inputs in legacy.inputs.items():
+        digest.update(f"{uuid}{inputs}".encode("ascii"))
+    return digest.hexdigest()
 
 
-def url_map(certificates: list[LegacyCertificate], base_url: str) -> bytes | None:
-    """Every legacy URL -> the certificate's page, as CSV, for the platform's dashboard links.
-    It lists verify_uuids, as private as credential IDs: it is kept in the build's state
-    folder, never published (the site must never list its certificates)."""
-    if not certificates:
-        return None
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(URL_MAP_COLUMNS)
-    for c in sorted(certificates, key=lambda c: int(c.certificate_id)):
-        page = base_url + c.paths.page
-        legacy_urls = [base_url + c.paths.file(name) for name in OLD_PAGES]
-        legacy_urls.append(c.download_url or base_url + c.pdf_key)
-        for legacy_url in legacy_urls:
-            writer.writerow((c.certificate_id, c.verify_uuid, legacy_url, page))
-    return out.getvalue().encode("utf-8")
+class _UrlMap:
+    """Every legacy URL -> the certificate's page, as CSV, for the platform's dashboard links,
+    written as the export is read (600k certificates: a few hundred MB, never held), then
+    renamed into place. It lists verify_uuids, as private as credential IDs: it is kept in the
+    build's state folder, never published (the site must never list its certificates)."""
+
+    def __init__(self, tree: OutputTree, base_url: str):
+        self.path = tree.path(LEGACY_URL_MAP_FILE)
+        self.temporary = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self.base_url = base_url
+        self.rows = 0
+
+    def __enter__(self) -> _UrlMap:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.temporary, "w", encoding="utf-8", newline="")
+        self.writer = csv.writer(self.handle, lineterminator="\n")
+        self.writer.writerow(URL_MAP_COLUMNS)
+        return self
+
+    def add(self, c: LegacyCertificate) -> None:
+        page = self.base_url + c.paths.page
+        legacy_urls = [self.base_url + c.paths.file(name) for name in OLD_PAGES]
+        legacy_urls.append(c.download_url or self.base_url + c.pdf_key)
+        self.writer.writerows((c.certificate_id, c.verify_uuid, legacy_url, page) for legacy_url in legacy_urls)
+        self.rows += 1
+
+    def __exit__(self, kind, value, traceback_) -> None:
+        self.handle.close()
+        if kind is None and self.rows:
+            os.replace(self.temporary, self.path)
+        else:
+            self.temporary.unlink(missing_ok=True)
+            if kind is None:
+                self.path.unlink(missing_ok=True)  # no certificate: no map
 
 
 def _write_state_file(tree: OutputTree, path: str, data: bytes | None) -> None:
@@ -157,3 +352,6 @@ def _write_state_file(tree: OutputTree, path: str, data: bytes | None) -> None:
         tree.remove(path)
     else:
         tree.write_if_changed(path, data)
+
+
+__all__ = ["LegacyBuild", "build_legacy", "load_legacy_build"]

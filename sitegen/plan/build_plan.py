@@ -46,7 +46,7 @@ def plan_build(credentials: list[Credential], record_digests: list[str], state: 
                theme_file_digest: Callable[[str], str], today, out_dir: Path,
                shard: tuple[int, int] | None, signed: bool, purged: frozenset[str] = frozenset()) -> BuildPlan:
     plan = BuildPlan()
-    fresh_sets = [_set_is_fresh(files, theme_file_digest) for files in state.theme_file_sets]
+    fresh_sets = [set_is_fresh(files, theme_file_digest) for files in state.theme_file_sets]
     on_disk = _credential_folders(out_dir)
     out_root = str(out_dir) + os.sep  # strings, not Paths: this runs for every output of every credential
     wanted = set()
@@ -95,7 +95,7 @@ def site_settings_digest(site: Site, fingerprint: str | None, signed: bool,
     WeasyPrint or font package changes PDF bytes, so it rebuilds the PDFs. `vc_key` is the
     public key that signs the verifiable credentials.
     """
-    common = repr((_site_wide_settings(site), fingerprint, signed, renderer, vc_key))
+    common = repr((site_wide_settings(site), fingerprint, signed, renderer, vc_key))
     cache: dict[str, str] = {}
 
     def digest(credential: Credential) -> str:
@@ -112,7 +112,7 @@ def site_settings_digest(site: Site, fingerprint: str | None, signed: bool,
     return digest
 
 
-def _site_wide_settings(site: Site) -> tuple:
+def site_wide_settings(site: Site) -> tuple:
     """Every plain setting of the site (name, base URL, language, options...): a new one
     added to `Site` is covered without a change here. Organizations, courses, programs
     and signatories are digested per credential, for the ones it uses."""
@@ -171,7 +171,7 @@ def _file_sha256(path: str) -> str | None:
         return None
 
 
-def _set_is_fresh(files: dict[str, str], theme_file_digest: Callable[[str], str]) -> bool:
+def set_is_fresh(files: dict[str, str], theme_file_digest: Callable[[str], str]) -> bool:
     return all(theme_file_digest(name) == digest for name, digest in files.items())
 
 

@@ -18,14 +18,16 @@ atomically.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from sitegen.layout import STATE_FILE, is_uuid
 from sitegen.write.files import write_atomic
 
 STATE_FORMAT = 3
+State = TypeVar("State")
 
 
 class OutputStamp(NamedTuple):
@@ -65,19 +67,18 @@ class BuildState:
 
     @classmethod
     def load(cls, out_dir: Path) -> BuildState:
-        try:
-            data = json.loads((out_dir / STATE_FILE).read_text(encoding="utf-8"))
-            if data.get("format") != STATE_FORMAT:
-                return cls()
-            return cls(
-                # A credential ID names files: one that is not an ID is never trusted as a path.
-                {uuid: _credential_from_json(entry) for uuid, entry in data["credentials"].items()
-                 if is_uuid(uuid)},
-                [dict(files) for files in data["theme_file_sets"]],
-                [str(path) for path in data["shared_pages"]],
-            )
-        except (FileNotFoundError, ValueError, KeyError, TypeError, AttributeError, IndexError):
-            return cls()  # no state or an unreadable one: everything is uncertain, rebuild
+        # No state or an unreadable one: everything is uncertain, rebuild.
+        return read_state(out_dir / STATE_FILE, STATE_FORMAT, cls._from_json) or cls()
+
+    @classmethod
+    def _from_json(cls, data: dict) -> BuildState:
+        return cls(
+            # A credential ID names files: one that is not an ID is never trusted as a path.
+            {uuid: _credential_from_json(entry) for uuid, entry in data["credentials"].items()
+             if is_uuid(uuid)},
+            [dict(files) for files in data["theme_file_sets"]],
+            [str(path) for path in data["shared_pages"]],
+        )
 
     def save(self, out_dir: Path) -> None:
         data = {
@@ -95,21 +96,41 @@ class BuildState:
         write_atomic(out_dir / STATE_FILE, text.encode("ascii"))
 
     def mark_uncertain(self, uuids) -> None:
-        for uuid in uuids:
-            entry = self.credentials.get(uuid)
-            if entry is not None:
-                entry.uncertain = True
+        mark_uncertain(self.credentials, uuids)
 
     def theme_file_set_index(self, files: dict[str, str]) -> int:
-        for index, existing in enumerate(self.theme_file_sets):
-            if existing == files:
-                return index
-        self.theme_file_sets.append(files)
-        return len(self.theme_file_sets) - 1
+        return theme_file_set_index(self.theme_file_sets, files)
 
     def pdf_hashes(self) -> set[str]:
         """The SHA-256 of every PDF the state vouches for (or may have written)."""
         return {entry.pdf_sha256 for entry in self.credentials.values() if entry.pdf_sha256}
+
+
+def read_state(path: Path, version: int, read: Callable[[dict], State]) -> State | None:
+    """`read(data)` of the JSON in a state file of this format version, read field by field;
+    None when there is none, or it is unreadable or of another version."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return read(data) if isinstance(data, dict) and data.get("format") == version else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+        return None
+
+
+def mark_uncertain(entries: dict, uuids) -> None:
+    """Mark the entries of `uuids` that exist uncertain: about to be rewritten."""
+    for uuid in uuids:
+        entry = entries.get(uuid)
+        if entry is not None:
+            entry.uncertain = True
+
+
+def theme_file_set_index(sets: list[dict[str, str]], files: dict[str, str]) -> int:
+    """The index of `files` in `sets`, added at the end when it is new."""
+    for index, existing in enumerate(sets):
+        if existing == files:
+            return index
+    sets.append(files)
+    return len(sets) - 1
 
 
 def _credential_from_json(entry: list) -> CredentialState:

@@ -444,9 +444,25 @@ class Bucket:
                 pass  # a lifecycle rule cleans up incomplete uploads (docs/publishing.md)
             raise
 
-    def delete_versions(self, prefixes: list[str], keep_current: set[str]) -> None:
+    def delete_versions(self, prefixes: list[str], keep_current: set[str]) -> list[str]:
         """Delete every version and delete marker under `prefixes`, except the current
-        version of the keys in `keep_current` (works on unversioned buckets too)."""
+        version of the keys in `keep_current` (works on unversioned buckets too); the keys
+        whose versions went."""
+        doomed = self.versions_under(prefixes, keep_current)
+        for start in range(0, len(doomed), DELETE_BATCH):
+            batch = doomed[start:start + DELETE_BATCH]
+            response = self.retrying(lambda: self.s3.delete_objects(
+                Bucket=self.target.bucket, Delete={"Objects": batch, "Quiet": True}))
+            if response.get("Errors"):
+                first = response["Errors"][0]
+                raise SitegenError(f"could not erase {len(response['Errors'])} old object versions "
+                                   f"(first: {first.get('Code')}: {first.get('Message')}): "
+                                   "run sitegen publish again to finish")
+        return sorted({item["Key"][len(self.target.prefix):] for item in doomed})
+
+    def versions_under(self, prefixes: list[str], keep_current: set[str]) -> list[dict[str, str]]:
+        """Every version and delete marker under `prefixes` (full keys and version IDs), but
+        the current version of the keys in `keep_current`."""
         doomed = []
         for prefix in prefixes:
             kwargs = {"Bucket": self.target.bucket, "Prefix": self.key(prefix)}
@@ -461,15 +477,11 @@ class Bucket:
                     break
                 kwargs["KeyMarker"] = page["NextKeyMarker"]
                 kwargs["VersionIdMarker"] = page["NextVersionIdMarker"]
-        for start in range(0, len(doomed), DELETE_BATCH):
-            batch = doomed[start:start + DELETE_BATCH]
-            response = self.retrying(lambda: self.s3.delete_objects(
-                Bucket=self.target.bucket, Delete={"Objects": batch, "Quiet": True}))
-            if response.get("Errors"):
-                first = response["Errors"][0]
-                raise SitegenError(f"could not erase {len(response['Errors'])} old object versions "
-                                   f"(first: {first.get('Code')}: {first.get('Message')}): "
-                                   "run sitegen publish again to finish")
+        return doomed
+
+    def keys_under(self, prefixes: list[str], keep_current: set[str]) -> list[str]:
+        """The keys (relative to the prefix) `delete_versions` would delete versions of."""
+        return sorted({item["Key"][len(self.target.prefix):] for item in self.versions_under(prefixes, keep_current)})
 
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), DELETE_BATCH):

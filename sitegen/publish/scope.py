@@ -2,9 +2,11 @@
 looks after: all of them, or those of one shard (`sitegen.shards`).
 
 A credential's objects are named by its UUID (its partition is in the key), or by a digest
-of their bytes (the PDF hash index: the build state says whose each one is). Everything
-else is shared, and shard 1's. Shared files named by their bytes (fingerprinted assets,
-share cards) are the same bytes whoever uploads them: any shard may add one its pages link to.
+of their bytes (the PDF hash index: the build state says whose each one is). A legacy
+certificate's pages (`cert/<verify_uuid>/...`) are named by its verify_uuid, and are its
+partition's as a credential's are. Everything else is shared, and shard 1's. Shared files
+named by their bytes (fingerprinted assets, share cards) are the same bytes whoever uploads
+them: any shard may add one its pages link to.
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sitegen.layout import CREDENTIAL_OUTPUTS, CredentialPaths, is_share_card, is_uuid
+from sitegen.layout import CREDENTIAL_OUTPUTS, LEGACY_CERT_DIR, CredentialPaths, is_share_card, is_uuid
 from sitegen.plan.state import BuildState
 from sitegen.publish.manifest import ALL_PARTITIONS
 from sitegen.shards import SHARED_PARTITION, Shard, partition_name, partition_of
 
 FINGERPRINTED_ASSET = re.compile(r"^assets/(?:[^/]+/)*[^/]+\.[0-9a-f]{8,}\.[A-Za-z0-9]+$")
 UUID_AREAS = tuple(sorted({kind.pattern.split("{uuid}")[0] for kind in CREDENTIAL_OUTPUTS.values()
-                           if "{uuid}" in kind.pattern}))
+                           if "{uuid}" in kind.pattern} | {LEGACY_CERT_DIR + "/"}))
 DIGEST_AREAS = tuple(sorted({kind.pattern.split("{sha256}")[0] for kind in CREDENTIAL_OUTPUTS.values()
                              if kind.named_by and not kind.shared}))
 CREDENTIAL_AREAS = tuple(sorted(UUID_AREAS + DIGEST_AREAS))

@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from sitegen.errors import SitegenError
 from sitegen.layout import IN_PROGRESS_FILE, LAST_BUILD_FILE, CredentialPaths, is_uuid
-from sitegen.legacy.bucket import erase_purged_legacy
+from sitegen.legacy.bucket import erase_purged_legacy, legacy_erasures_in_bucket
 from sitegen.load.config import ENV_PUBLISH_BUCKET
 from sitegen.model import PublishSettings
 from sitegen.publish.bucket import (
@@ -72,6 +72,7 @@ class PublishReport:
     invalidation_paths: list[str] = field(default_factory=list)
     invalidation_id: str | None = None
     erased: int = 0  # purged credentials whose old object versions were (or would be) deleted
+    legacy_erased: list[str] = field(default_factory=list)  # keys of purged legacy certificates (to be) erased
     uploads: list[dict[str, str]] = field(default_factory=list)  # {"key", "reason"}
     deletes: list[str] = field(default_factory=list)
 
@@ -87,6 +88,9 @@ class PublishReport:
         legacy = f", {self.foreign} not sitegen's (left alone)" if self.foreign else ""
         if self.kept:
             legacy += f", {self.kept} shared files kept for other shards' pages"
+        if self.legacy_erased:
+            legacy += (f", {len(self.legacy_erased)} objects of purged legacy certificates "
+                       f"{'to erase' if self.dry_run else 'erased'}")
         shard = f" (shard {self.shard})" if self.shard else ""
         return (
             f"{verb} {self.target}{shard}: {self.uploaded} uploaded ({_size(self.uploaded_bytes)}), "
@@ -226,16 +230,19 @@ def publish(
         to_erase = [u for u in purged if _partition_of_uuid(u) in manifests
                     and key_id(u) not in manifests[_partition_of_uuid(u)].erased]
         report.erased = len(to_erase)
+        published = {obj.key for obj in local}
         if dry_run:
+            # Purged legacy edX certificates: their old PDF and signature too (sitegen/legacy/bucket.py).
+            report.legacy_erased = legacy_erasures_in_bucket(bucket, build_dir, manifests, published)
             _log_plan(log, target, plan, report)
             return report
         _guard_deletes(plan, limit)
         log(_plan_line(target, plan))
         manifests = _carry_out(bucket, target, plan, manifests, invalidation, remote, report, log)
         if to_erase:
-            _erase_old_versions(bucket, manifests, to_erase, {obj.key for obj in local}, log)
+            _erase_old_versions(bucket, manifests, to_erase, published, log)
         # Purged legacy edX certificates: their old PDF and signature too (sitegen/legacy/bucket.py).
-        erase_purged_legacy(bucket, build_dir, manifests, {obj.key for obj in local}, dry_run=False, log=log)
+        report.legacy_erased = erase_purged_legacy(bucket, build_dir, manifests, published, log=log)
     except (BotoCoreError, ClientError) as exc:
         raise SitegenError(_failure_line(exc, target)) from None
     finally:
@@ -366,6 +373,8 @@ def _log_plan(log, target: PublishTarget, plan: PublishPlan, report: PublishRepo
             log(f"  upload {u.reason:<8} {u.obj.key}")
     for key in plan.deletes:
         log(f"  delete          {key}")
+    for key in report.legacy_erased:
+        log(f"  erase           {key} (every version: a purged legacy certificate)")
     for path in report.invalidation_paths:
         log(f"  invalidate      {path}")
     log(_plan_line(target, plan) + (f", {len(plan.foreign)} not sitegen's (left alone)"))

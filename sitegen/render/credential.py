@@ -90,7 +90,8 @@ class CredentialRenderer:
             files, statement = self._files(credential, view, pdf.pdf if pdf else None, signed, record)
         except Exception as err:  # one credential's failure must not stop the others
             return _failure(credential, err)
-        return RenderedCredential(credential.uuid, files, statement, credential.issued_at, self._digests(record))
+        return RenderedCredential(credential.uuid, files, statement, credential.issued_at,
+                                  self.theme.file_digests(record))
 
     def _files(self, credential: Credential, view: CertificateView, pdf: bytes | None, signed: bytes | None,
                record: RenderRecord) -> tuple[dict[str, bytes], str | None]:
@@ -118,11 +119,6 @@ class CredentialRenderer:
                                 has_verifiable_credential="credential" in files)
         files["page"] = html.encode("utf-8")
         return files, statement
-
-    def _digests(self, record: RenderRecord) -> dict[str, str]:
-        files = {f"template:{n}": self.theme.template_digest(n) for n in record.templates}
-        files.update({f"asset:{n}": self.theme.asset_digest(n) for n in record.assets})
-        return files
 
 
 def embedded_credential(credential: Credential, signed: bytes):

@@ -154,6 +154,21 @@ class Theme:
     def asset_digest(self, name: str) -> str:
         return self.assets[name].digest
 
+    def file_digest(self, name: str) -> str:
+        """The digest of a theme file as the build state names it: "template:x" or "asset:y";
+        "missing" for one that is not there (any more)."""
+        kind, _, file = name.partition(":")
+        try:
+            return self.template_digest(file) if kind == "template" else self.asset_digest(file)
+        except (FileNotFoundError, KeyError):
+            return "missing"
+
+    def file_digests(self, record: RenderRecord) -> dict[str, str]:
+        """What a render loaded (`record`), as the build state keeps it: name -> digest."""
+        files = {f"template:{n}": self.template_digest(n) for n in record.templates}
+        files.update({f"asset:{n}": self.asset_digest(n) for n in record.assets})
+        return files
+
     # -- helpers available in every template -------------------------------------
 
     def _helpers(self, page: str, for_pdf: bool) -> dict:

@@ -49,13 +49,40 @@ class OutputTree:
 
     def write_if_changed(self, site_path: str, data: bytes) -> bool:
         """Write only when the bytes differ, so an unchanged file keeps its identity."""
+        if not self.differs(site_path, data):
+            return False
+        self.write(site_path, data)
+        return True
+
+    def differs(self, site_path: str, data: bytes) -> bool:
+        """Whether the file is not there, or holds other bytes than `data`."""
         path = self.root / site_path
         try:
-            if path.stat().st_size == len(data) and path.read_bytes() == data:
-                return False
+            return path.stat().st_size != len(data) or path.read_bytes() != data
         except FileNotFoundError:
-            pass
-        self.write(site_path, data)
+            return True
+
+    def write_linked(self, site_paths: list[str], data: bytes) -> bool:
+        """The same bytes at several paths of one folder (a page served at several URLs):
+        written once, under a temporary name, and hard-linked at each path that does not hold
+        them yet, each atomically. Creating a file costs many times what a link does (a new
+        inode). Whether anything was written."""
+        todo = [site_path for site_path in site_paths if self.differs(site_path, data)]
+        if not todo:
+            return False
+        first = self.root / todo[0]
+        if first.parent not in self._made_folders:
+            first.parent.mkdir(parents=True, exist_ok=True)
+            self._made_folders.add(first.parent)
+        temporary = f"{first.parent}/.{first.name}.tmp-{os.getpid()}"
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        try:
+            for site_path in todo[1:]:
+                _link(temporary, f"{self.root}/{site_path}")
+            os.replace(temporary, first)
+        finally:
+            remove_file(Path(temporary))
         return True
 
     def remove(self, site_path: str) -> bool:
@@ -73,6 +100,17 @@ class OutputTree:
         gone = self.root / site_path
         self._made_folders = {p for p in self._made_folders if not p.is_relative_to(gone)}
         return removed
+
+
+def _link(source: str, path: str) -> None:
+    """Hard-link `source` at `path`, replacing what is there atomically."""
+    try:
+        os.link(source, path)
+    except FileExistsError:
+        folder, _, name = path.rpartition("/")
+        temporary = f"{folder}/.{name}.tmp-{os.getpid()}"
+        os.link(source, temporary)
+        os.replace(temporary, path)
 
 
 def remove_file(path: Path) -> bool:
