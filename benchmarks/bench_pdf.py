@@ -4,7 +4,9 @@
 
 Builds N synthetic credentials with names in a mix of scripts (Latin with diacritics,
 Cyrillic, Greek, Chinese, Japanese, Korean, Arabic, Hebrew, Devanagari, Thai), in a
-throw-away project that uses the real default theme, then renders their PDFs, in one run:
+throw-away project that uses the real default theme, then renders their PDFs (PDF/A-3b, each
+carrying a credential.json of the size a signed build embeds, as the build renders them), in
+one run:
 
 * naive: for each credential, the same HTML through `weasyprint.HTML(string=...)
   .write_pdf()`, one after the other (what one writes without thinking about speed);
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
+import json
 import pstats
 import random
 import sys
@@ -52,6 +55,7 @@ from sitegen.model import (  # noqa: E402
 )
 from sitegen.render import fonts, pdf_stamp, pdf_write  # noqa: E402
 from sitegen.render import pdf as render_pdf  # noqa: E402
+from sitegen.render.credential import embedded_credential  # noqa: E402
 from sitegen.render.theme import RenderRecord, Theme  # noqa: E402
 from sitegen.render.view import present  # noqa: E402
 
@@ -101,6 +105,20 @@ def make_site(root: Path) -> Site:
                 signatories=signatories, signing=SigningSettings(), publish=PublishSettings())
 
 
+def signed_credential(credential: Credential, rng: random.Random) -> bytes:
+    """A stand-in for the credential.json a signed build embeds: its size (~2.5 KB), its
+    learner, its proof's entropy (the Flate stream costs what a real one does)."""
+    proof = "".join(rng.choice("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz") for _ in range(88))
+    document = {"@context": ["https://www.w3.org/ns/credentials/v2",
+                             "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+                "id": f"https://verify.example.org/credentials/{credential.uuid}/credential.json",
+                "type": ["VerifiableCredential", "OpenBadgeCredential"], "name": "Foundations of Data Science",
+                "credentialSubject": {"name": credential.full_name, "identifier": [{"hashed": True,
+                                      "identityHash": f"sha256${rng.getrandbits(256):064x}"}]},
+                "description": "x" * 1600, "proof": {"proofValue": "z" + proof}}
+    return json.dumps(document, ensure_ascii=False, indent=2).encode()
+
+
 def make_jobs(site: Site, count: int, seed: int = 1) -> list[render_pdf.PdfJob]:
     rng = random.Random(seed)
     scripts = sorted(NAMES)
@@ -114,7 +132,8 @@ def make_jobs(site: Site, count: int, seed: int = 1) -> list[render_pdf.PdfJob]:
             course_id="course-v1:ExU+DS101+2025", certificate_type="verified",
             attributes=(Attribute("course", "grade", f"{rng.randint(60, 100)}%"),),
             source=SourceLocation("credentials_data/bench.csv", index + 2))
-        jobs.append(render_pdf.PdfJob(credential, present(credential, site, TODAY)))
+        attachment = embedded_credential(credential, signed_credential(credential, rng))
+        jobs.append(render_pdf.PdfJob(credential, present(credential, site, TODAY), (attachment,)))
     return jobs
 
 

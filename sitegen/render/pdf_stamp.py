@@ -721,13 +721,14 @@ class _Backdrop:
         page_number = int(pdf.pages["Kids"][0])
         page = pdf.objects[page_number]
         content_number = int(page["Contents"].split()[0])
-        metadata_number = int(pdf.catalog["Metadata"].split()[0])  # the last object: no gap
+        if int(pdf.catalog["Metadata"].split()[0]) != count - 1:  # each file has its own XMP
+            raise _NotFollowed("the XMP metadata is not the backdrop's last object")
         pages = pydyf.Dictionary({"Type": "/Pages", "Kids": pydyf.Array([page_number, 0, "R"]), "Count": 1})
         kept = [RawObject(1, pages.data, stream=False)]
-        for number in range(3, count):
+        for number in range(3, count - 1):
             obj = pdf.objects[number]
-            if number in (page_number, metadata_number):
-                continue  # each file has its own page and XMP metadata
+            if number == page_number:
+                continue  # each file has its own page
             elif number == content_number:
                 kept.append(compressed_stream(stream_content(obj), {
                     "Type": "/XObject", "Subtype": "/Form", "BBox": page["MediaBox"],
