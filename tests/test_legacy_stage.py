@@ -14,13 +14,17 @@ from pathlib import Path
 
 import pytest
 
+import sitegen.legacy.export as export_module
 import sitegen.legacy.stage as stage
 from conftest import output_files
 from legacyexport import EXPORT_NAME, V1, V2, V3, V4, add_rows, export_with, legacy_site, page
 from sitegen.commands.build import BuildOptions, build
+from sitegen.errors import InputProblems
 from sitegen.layout import LEGACY_URL_MAP_FILE
 from sitegen.legacy.export import load_legacy
 from sitegen.legacy.pages import PAGE_TEMPLATE, LegacyRenderer, legacy_pages
+from sitegen.legacy.purge_list import LEGACY_PURGE_LIST
+from sitegen.legacy.read_cache import LEGACY_ROWS_DIR
 from sitegen.legacy.state import LEGACY_STATE_FILE
 from sitegen.load.config import load_site
 from sitegen.render.theme import Theme
@@ -252,3 +256,54 @@ def test_a_build_killed_in_the_legacy_stage_is_followed_by_a_clean_one(sample_si
     assert output_files(killed) == output_files(clean)
     assert (killed / LEGACY_URL_MAP_FILE).read_bytes() == (clean / LEGACY_URL_MAP_FILE).read_bytes()
     assert not [p for p in killed.rglob(".*") if ".tmp-" in p.name]
+
+
+# -- the first read, cached by the export's bytes --------------------------------------------
+
+
+SKIPPED = {"deleted": 1, "error": 1, "notpassing": 1, "unavailable": 1}
+
+
+def _rows_cache(site: Path) -> list[Path]:
+    return sorted((_preview(site) / LEGACY_ROWS_DIR).iterdir())
+
+
+def test_a_no_op_build_does_not_parse_an_unchanged_export(sample_site, monkeypatch):
+    site = legacy_site(sample_site)
+    _build(site)
+    assert len(_rows_cache(site)) == 1
+
+    def no_parse(*args):
+        raise AssertionError("the export was parsed again")
+
+    monkeypatch.setattr(export_module, "read_records", no_parse)
+    report = _build(site)
+    assert report.unchanged == 4 and dict(report.skipped) == SKIPPED
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda text: text.replace("D a1", "D ../"),  # a verify_uuid that is a path
+    lambda text: text.replace("D a1000000000000000000000000000001 0", "D a1000000000000000000000000000001 9"),
+    lambda text: text[:-20],  # cut short
+    lambda text: "",
+])
+def test_a_cache_file_not_as_written_is_ignored_and_the_export_read_again(sample_site, tamper):
+    site = legacy_site(sample_site)
+    _build(site)
+    before = output_files(_preview(site))
+    cache = _rows_cache(site)[0]
+    cache.write_text(tamper(cache.read_text(encoding="utf-8")), encoding="utf-8")
+    report = _build(site)
+    assert report.unchanged == 4 and output_files(_preview(site)) == before
+    assert dict(report.skipped) == SKIPPED
+
+
+def test_a_purged_row_in_a_cached_export_is_refused_still(sample_site):
+    site = legacy_site(sample_site)
+    _build(site)
+    with open(site / LEGACY_PURGE_LIST, "w", encoding="utf-8") as handle:  # listed by hand, the row kept
+        handle.write(f"{V3} 2026-11-22\n{'a6' + '0' * 29 + '6'} 2026-11-22\n")
+    with pytest.raises(InputProblems) as raised:
+        _build(site)
+    assert [str(p).split(":", 3)[:3] for p in raised.value.problems] == [
+        [EXPORT_NAME, "4", " verify_uuid"], [EXPORT_NAME, "7", " verify_uuid"]]  # a downloadable and a deleted row

@@ -36,6 +36,7 @@ from sitegen.layout import (
     share_card_path,
 )
 from sitegen.legacy.paths import OLD_PAGES, LegacyPaths
+from sitegen.legacy.read_cache import LEGACY_ROWS_DIR
 from sitegen.legacy.stage import LegacyBuild, build_legacy, load_legacy_build
 from sitegen.load.config import load_sites, select_sites
 from sitegen.load.content import ContentPage, load_content_pages
@@ -135,7 +136,7 @@ def _prepare(site: Site, options: BuildOptions) -> _SiteBuild:
     _refuse_preview_over_publishable(out, options.preview)
     cache_root = out.parent if site.key else out  # one record cache for all sites of a project
     pages, loaded, purged, indexes = _load_inputs(site, cache_root)  # bad input: InputProblems, nothing written
-    legacy = load_legacy_build(site, options.shard)  # a bad row of a legacy export: InputProblems too
+    legacy = load_legacy_build(site, options.shard, cache_root / LEGACY_ROWS_DIR)  # a bad row: InputProblems too
     signer = None if options.pages_only else _open_signer(site)  # a bad key: nothing written either
     vc_key = None if options.pages_only else _open_vc_key(site)
     own = site.own_part() if site.key else site  # from here on, nothing of another site's
@@ -150,6 +151,7 @@ def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
     tree = OutputTree(out)
     _start_marker(out)
     job.loaded.save_cache()
+    job.legacy.save_cache()
     # UTC, as `sitegen verify` and the validation of issue dates count days.
     today = options.today or dt.datetime.now(dt.UTC).date()
     signing = SigningFacts.of(signer)

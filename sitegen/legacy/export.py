@@ -112,26 +112,37 @@ def read_legacy(site_root: Path, export: LegacyExport, purged: Container[str] = 
     """Every good downloadable row of every export, as it is read (600k rows are never held
     by this function); skipped rows, bad rows, the files read and the rows of `purged`
     verify_uuids go to `export` on the way."""
-    seen = _Seen()
+    seen = SeenIds()
     for path in export_files(site_root):
-        display = path.relative_to(site_root).as_posix()
-        export.files.append(display)
-        for item in read_records(path, display):
-            if isinstance(item, Problem):
-                export.problems.append(item)
-                continue
-            certificate = _certificate(export, item, purged)
-            if certificate is None:
-                continue
-            first = seen.add(certificate.verify_uuid, item.source)
-            if first is not None:
-                export.problems.append(Problem(item.source.file, item.source.line, "verify_uuid",
-                                               f"{certificate.verify_uuid} is also the verify_uuid of {first}"))
-                continue
-            yield certificate
+        yield from read_export(path, site_root, export, purged, seen)
 
 
-class _Seen:
+def read_export(path: Path, site_root: Path, export: LegacyExport, purged: Container[str], seen: SeenIds,
+                skipped_ids: list[tuple[str, int]] | None = None) -> Iterator[LegacyCertificate]:
+    """The good downloadable rows of one export, as `read_legacy`; `seen` holds the
+    verify_uuids of the files read before. The verify_uuid and line of each skipped row that
+    has one go to `skipped_ids`."""
+    display = path.relative_to(site_root).as_posix()
+    export.files.append(display)
+    for item in read_records(path, display):
+        if isinstance(item, Problem):
+            export.problems.append(item)
+            continue
+        certificate = _certificate(export, item, purged, skipped_ids)
+        if certificate is None:
+            continue
+        first = seen.add(certificate.verify_uuid, item.source)
+        if first is not None:
+            export.problems.append(duplicate_problem(certificate.verify_uuid, item.source, first))
+            continue
+        yield certificate
+
+
+def duplicate_problem(verify_uuid: str, where: SourceLocation, first: SourceLocation) -> Problem:
+    return Problem(where.file, where.line, "verify_uuid", f"{verify_uuid} is also the verify_uuid of {first}")
+
+
+class SeenIds:
     """The verify_uuid of every certificate read, and where: compact, as there may be 600k."""
 
     def __init__(self):
@@ -150,7 +161,8 @@ class _Seen:
         return None
 
 
-def _certificate(export: LegacyExport, row: RawRecord, purged: Container[str]) -> LegacyCertificate | None:
+def _certificate(export: LegacyExport, row: RawRecord, purged: Container[str],
+                 skipped_ids: list[tuple[str, int]] | None) -> LegacyCertificate | None:
     fields, where = row.fields, row.source
     status = fields.get("status", "").strip()
     verify_uuid = fields.get("verify_uuid", "").strip()
@@ -159,6 +171,8 @@ def _certificate(export: LegacyExport, row: RawRecord, purged: Container[str]) -
     if status != DOWNLOADABLE:
         if status in NOT_DOWNLOADABLE:
             export.skipped[status] += 1
+            if skipped_ids is not None and is_uuid(verify_uuid):
+                skipped_ids.append((verify_uuid, where.line))
         else:
             shown = repr(status)[:40] if status.isprintable() else "a value"
             export.problems.append(Problem(where.file, where.line, "status", f"{shown} is not a status of "
@@ -259,5 +273,5 @@ def _download(fields: dict, download_uuid: str) -> tuple[str | None, str]:
     return url, pdf_key(*found)
 
 
-__all__ = ["EXPORT_COLUMNS", "LegacyCertificate", "LegacyExport", "course_org", "legacy_certificate", "load_legacy",
-           "read_legacy"]
+__all__ = ["EXPORT_COLUMNS", "LegacyCertificate", "LegacyExport", "SeenIds", "course_org", "legacy_certificate",
+           "load_legacy", "read_export", "read_legacy"]

@@ -117,9 +117,14 @@ def site_facts(site: Site) -> Callable[[str], str]:
     return digest
 
 
-def inputs_digest(certificate: LegacyCertificate, facts: str) -> str:
-    """What the certificate's pages (and its line of the URL map) are made from, digested."""
+def fields_digest(certificate: LegacyCertificate) -> str:
+    """What the row says that its pages (and its lines of the URL map) show, digested."""
     c = certificate
-    text = "\0".join((facts, c.certificate_id, c.verify_uuid, c.name, c.course_id, c.mode, c.issued.isoformat(),
+    text = "\0".join((c.certificate_id, c.verify_uuid, c.name, c.course_id, c.mode, c.issued.isoformat(),
                       c.download_url or "", c.pdf_key, "distinction" if c.distinction else ""))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def inputs_digest(fields: str, facts: str) -> str:
+    """What a certificate's pages are made from: its row's fields, and the site's facts."""
+    return hashlib.sha256(f"{facts}\0{fields}".encode("ascii")).hexdigest()[:32]

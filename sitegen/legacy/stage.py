@@ -28,16 +28,18 @@ import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sitegen.errors import InputProblems, Problem
 from sitegen.layout import LEGACY_URL_MAP_FILE
-from sitegen.legacy.export import LegacyCertificate, LegacyExport, course_org, read_legacy
+from sitegen.legacy.export import LegacyCertificate, LegacyExport, SeenIds, course_org, export_files, read_legacy
 from sitegen.legacy.pages import PAGE_TEMPLATE, WITHDRAWN_TEMPLATE, LegacyRenderer, legacy_withdrawn_page
 from sitegen.legacy.paths import ERASE_FILE, OLD_PAGES, PAGES, LegacyPaths
 from sitegen.legacy.plan import LegacyPlan, inputs_digest, page_stamps, plan_legacy, site_facts
 from sitegen.legacy.purge_list import LegacyPurgeList, load_legacy_purge_list
+from sitegen.legacy.read_cache import RowCache
 from sitegen.legacy.state import LegacyEntry, LegacyState
-from sitegen.model import Site
+from sitegen.model import Site, SourceLocation
 from sitegen.progress import Progress
 from sitegen.render.theme import Theme
 from sitegen.report import LegacyReport
@@ -62,6 +64,7 @@ class LegacyBuild:
     other_sites: int = 0  # certificates of organizations another site of the project serves
     other_shards: int = 0
     shard: Shard | None = None
+    cache: RowCache = field(default_factory=lambda: RowCache(None))
 
     @property
     def empty(self) -> bool:
@@ -73,6 +76,10 @@ class LegacyBuild:
         entries = self.purged.entries if self.purged else {}
         return [u for u in entries if self.shard is None or self.shard.owns(u)]
 
+    def save_cache(self) -> None:
+        """Keep the rows of the exports read afresh (once the build knows its input is good)."""
+        self.cache.save()
+
     def certificates(self) -> Iterator[LegacyCertificate]:
         """This build's certificates, read from the exports again (streamed: 600k rows are
         never held), in export order."""
@@ -81,23 +88,27 @@ class LegacyBuild:
                 yield certificate
 
 
-def load_legacy_build(site: Site, shard: Shard | None = None) -> LegacyBuild:
+def load_legacy_build(site: Site, shard: Shard | None = None, cache_dir: Path | None = None) -> LegacyBuild:
     """The site's (the shard's) legacy certificates, or InputProblems: every bad row, one
-    line each. `site` is the whole project's view of it (every organization)."""
+    line each. `site` is the whole project's view of it (every organization). `cache_dir`:
+    where unchanged exports' rows are kept (read_cache.py); None: read every export."""
     purged = load_legacy_purge_list(site.root)
-    legacy = LegacyBuild(site.own_part() if site.key else site, purged=purged, shard=shard)
+    legacy = LegacyBuild(site.own_part() if site.key else site, purged=purged, shard=shard,
+                         cache=RowCache(cache_dir))
     facts = site_facts(legacy.site)
     problems: list[Problem] = []
-    for certificate in read_legacy(site.root, legacy.export, purged.entries):
-        owner = _publishing_site(site, certificate)
-        if isinstance(owner, Problem):
-            problems.append(owner)
-        elif owner != site.key:
-            legacy.other_sites += 1
-        elif shard is not None and not shard.owns(certificate.verify_uuid):
-            legacy.other_shards += 1
-        else:
-            legacy.inputs[certificate.verify_uuid] = inputs_digest(certificate, facts(certificate.course_id))
+    seen = SeenIds()
+    for path in export_files(site.root):
+        for row in legacy.cache.rows(site.root, path, legacy.export, purged.entries, seen):
+            owner = _publishing_site(site, row.course_id, row.source)
+            if isinstance(owner, Problem):
+                problems.append(owner)
+            elif owner != site.key:
+                legacy.other_sites += 1
+            elif shard is not None and not shard.owns(row.verify_uuid):
+                legacy.other_shards += 1
+            else:
+                legacy.inputs[row.verify_uuid] = inputs_digest(row.digest, facts(row.course_id))
     problems = legacy.export.problems + problems + purged.problems + [
         Problem(where.file, where.line, "verify_uuid",
                 f"{uuid} was purged ({purged.entries[uuid].source}): its row must not come back; "
@@ -110,22 +121,21 @@ def load_legacy_build(site: Site, shard: Shard | None = None) -> LegacyBuild:
     return legacy
 
 
-def _publishing_site(site: Site, certificate: LegacyCertificate) -> str | Problem:
-    """The key of the site that publishes the certificate ("" in a project of one site, which
-    publishes every one), or the problem: its organization is no site's."""
+def _publishing_site(site: Site, course_id: str, where: SourceLocation) -> str | Problem:
+    """The key of the site that publishes a certificate of `course_id` ("" in a project of
+    one site, which publishes every one), or the problem: its organization is no site's."""
     if not site.key:
         return ""
-    course = site.courses.get(certificate.course_id)
-    org = course.org if course else _organization(site, course_org(certificate.course_id))
-    where = certificate.source
+    course = site.courses.get(course_id)
+    org = course.org if course else _organization(site, course_org(course_id))
     if org is None:
-        shown = repr(certificate.course_id)[:80]
-        named = course_org(certificate.course_id)
+        named = course_org(course_id)
         why = (f"its organization {named!r} is not in site.yml's organizations, so no site publishes it: declare "
                "it there and add it to one site's organizations" if named else
                "not a course of site.yml nor an edX course ID (course-v1:ORG+COURSE+RUN or ORG/COURSE/RUN), "
                "so no site can be told to publish it: add the course to site.yml's courses")
-        return Problem(where.file, where.line, "course_id", f"{shown}: {why} (its printed URL would break)")
+        return Problem(where.file, where.line, "course_id",
+                       f"{repr(course_id)[:80]}: {why} (its printed URL would break)")
     return site.key if org in site.served else "another site"
 
 

@@ -26,7 +26,7 @@ from sitegen.load.records import collector_paused, read_records, record_files
 from sitegen.load.validate import duplicate_problems, future_problems, validate_record
 from sitegen.model import Attribute, Credential, Site, SourceLocation
 from sitegen.plan.build_plan import record_digest
-from sitegen.write.files import remove_file, write_atomic
+from sitegen.write.files import store_cache
 
 # Bumped whenever validation changes: an entry holds what the rules of its day let through.
 CACHE_FORMAT = b"sitegen-records-5\n"
@@ -50,14 +50,8 @@ class LoadedCredentials:
     def save_cache(self) -> None:
         """Store what was read afresh and forget entries of files that changed; called once
         the build knows the input is good (a failed build writes nothing)."""
-        if self.cache_dir is None:
-            return
-        for key, data in self.new_entries.items():
-            write_atomic(self.cache_dir / key, data)
-        if self.cache_dir.is_dir():
-            for entry in self.cache_dir.iterdir():
-                if entry.name not in self.kept:
-                    remove_file(entry)
+        if self.cache_dir is not None:
+            store_cache(self.cache_dir, self.new_entries, self.kept)
 
 
 def load_credentials(site: Site, out_dir: Path | None, today: dt.date | None = None) -> LoadedCredentials:

@@ -131,6 +131,16 @@ def remove_tree(path: Path) -> bool:
     return True
 
 
+def store_cache(folder: Path, new: dict[str, bytes], kept: set[str]) -> None:
+    """A cache folder of files named by their key: write the `new` ones, remove those not `kept`."""
+    for key, data in new.items():
+        write_atomic(folder / key, data)
+    if folder.is_dir():
+        for entry in folder.iterdir():
+            if entry.name not in kept:
+                remove_file(entry)
+
+
 def sweep_temporary_files(root: Path) -> int:
     """Remove the temporary files and half-removed folders a killed process left behind."""
     removed = 0
