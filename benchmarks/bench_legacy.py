@@ -15,7 +15,10 @@ in a child process, timed as a wall clock, with its peak memory:
   build` runs them: cold, again with nothing changed, and again after one new row;
 - the naive baseline, on `--naive-rows` rows of the same export (it is slow): how the
   stage worked before it was incremental (`naive_legacy_stage` below: read every row, render
-  every page in full, compare it with the file, one process).
+  every page in full, compare it with the file, one process);
+- the rendering alone (the pages' bytes, nothing written), stamped and in full, on the
+  naive baseline's rows: a cold build also creates a folder and a file per certificate,
+  which the file system may make the larger cost (on a busy VM's disk, several hundred µs).
 
 Absolute times on a shared machine are noise, so figures are given per certificate and as
 ratios against the naive loop of the same run. The projection to 594,716 certificates (and
@@ -31,6 +34,7 @@ import io
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -104,13 +108,13 @@ def sitegen_stage(project: Path, out: Path, jobs: int) -> dict:
     from sitegen.render.theme import Theme
     from sitegen.write.files import OutputTree
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     legacy = load_legacy_build(load_sites(project)[0], cache_dir=out / LEGACY_ROWS_DIR)
     loaded = time.perf_counter()
     legacy.save_cache()
     report = build_legacy(legacy, Theme(legacy.site), OutputTree(out), [], jobs=jobs)
-    return {"load": loaded - started, "stage": time.perf_counter() - loaded, "certificates": report.certificates,
-            "generated": sum(report.generated.values())}
+    return {"load": loaded - started, "stage": time.perf_counter() - loaded, "cpu": cpu_seconds() - cpu,
+            "certificates": report.certificates, "generated": sum(report.generated.values())}
 
 
 def naive_legacy_stage(project: Path, out: Path, _jobs: int) -> dict:
@@ -122,7 +126,7 @@ def naive_legacy_stage(project: Path, out: Path, _jobs: int) -> dict:
     from sitegen.render.theme import Theme
     from sitegen.write.files import OutputTree
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     site = load_sites(project)[0]
     certificates = load_legacy(project).certificates
     loaded = time.perf_counter()
@@ -137,11 +141,29 @@ def naive_legacy_stage(project: Path, out: Path, _jobs: int) -> dict:
                 c.download_url or site.base_url + c.pdf_key]:
             writer.writerow((c.certificate_id, c.verify_uuid, legacy_url, site.base_url + c.paths.page))
     tree.write_if_changed(".sitegen/legacy-url-map.csv", text.getvalue().encode())
-    return {"load": loaded - started, "stage": time.perf_counter() - loaded, "certificates": len(certificates),
-            "generated": len(certificates)}
+    return {"load": loaded - started, "stage": time.perf_counter() - loaded, "cpu": cpu_seconds() - cpu,
+            "certificates": len(certificates), "generated": len(certificates)}
 
 
-STEPS = {"sitegen": sitegen_stage, "naive": naive_legacy_stage}
+def render_only(project: Path, _out: Path, _jobs: int, stamped: bool = True) -> dict:
+    """The pages' bytes alone, nothing written: stamped from frames, or each rendered in full."""
+    from sitegen.legacy.export import load_legacy
+    from sitegen.legacy.pages import LegacyRenderer, legacy_pages
+    from sitegen.load.config import load_sites
+    from sitegen.render.theme import Theme
+
+    certificates = load_legacy(project).certificates
+    theme = Theme(load_sites(project)[0])
+    render = LegacyRenderer(theme).render if stamped else (lambda c: legacy_pages(theme, c))
+    started, cpu = time.perf_counter(), cpu_seconds()
+    for certificate in certificates:
+        render(certificate)
+    return {"load": 0.0, "stage": time.perf_counter() - started, "cpu": cpu_seconds() - cpu,
+            "certificates": len(certificates), "generated": len(certificates)}
+
+
+STEPS = {"sitegen": sitegen_stage, "naive": naive_legacy_stage, "render": render_only,
+         "naive-render": lambda *args: render_only(*args, stamped=False)}
 
 
 def measure(step: str, project: Path, out: Path, jobs: int) -> dict:
@@ -161,6 +183,13 @@ def measure(step: str, project: Path, out: Path, jobs: int) -> dict:
     return {**json.loads(text), "wall": wall, "peak_mib": usage.ru_maxrss * 1024 / MIB}
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its worker processes reaped so far: what contention on
+    a shared machine moves least (the wall clock includes waiting for the disk, and others)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 # -- the run -------------------------------------------------------------------------------
 
 
@@ -172,41 +201,48 @@ def run(workdir: Path, rows: int, naive_rows: int, courses: int, jobs: int) -> N
     for label, step, where, target in (
             ("cold", "sitegen", project, "out"), ("cold, 1 process", "sitegen", project, "out-1"),
             ("no-op", "sitegen", project, "out"), ("+1 row", "sitegen", project, "out"),
-            ("naive cold", "naive", naive_project, "naive-out"), ("naive again", "naive", naive_project, "naive-out")):
+            ("render only", "render", naive_project, "-"),
+            ("naive cold", "naive", naive_project, "naive-out"), ("naive again", "naive", naive_project, "naive-out"),
+            ("naive render", "naive-render", naive_project, "-")):
         if label == "+1 row":
             append_row(project, rows)
         figures[label] = measure(step, where, workdir / target, 1 if label == "cold, 1 process" else jobs)
         f = figures[label]
         print(f"  {label:<16} {f['stage'] + f['load']:8.2f} s (read {f['load']:.2f} s, stage {f['stage']:.2f} s; "
-              f"{f['generated']} of {f['certificates']} rendered; peak {f['peak_mib']:.0f} MiB)", flush=True)
+              f"CPU {f['cpu']:.2f} s; {f['generated']} of {f['certificates']} rendered; "
+              f"peak {f['peak_mib']:.0f} MiB)", flush=True)
     report(figures, rows)
 
 
-def per_certificate(f: dict) -> float:
-    return (f["load"] + f["stage"]) / max(f["certificates"], 1)
+def per_certificate(f: dict, clock: str = "wall") -> float:
+    seconds = f["load"] + f["stage"] if clock == "wall" else f["cpu"]
+    return seconds / max(f["certificates"], 1)
 
 
 def report(figures: dict, rows: int) -> None:
-    naive_cold, naive_again = per_certificate(figures["naive cold"]), per_certificate(figures["naive again"])
     print(f"\nper certificate ({figures['cold']['certificates']} certificates, {rows} rows; "
-          f"naive on {figures['naive cold']['certificates']}):")
-    print(f"  {'':<16} {'sitegen':>12} {'naive':>12} {'naive / sitegen':>16}")
-    for label, naive in (("cold", naive_cold), ("cold, 1 process", naive_cold), ("no-op", naive_again),
-                         ("+1 row", naive_again)):
-        ours = per_certificate(figures[label])
-        print(f"  {label:<16} {ours * 1e6:9.1f} µs {naive * 1e6:9.1f} µs {naive / ours:15.1f}x")
-    print(f"\nprojection to {EDX_CERTIFICATES:,} certificates (reading scales with rows, the stage with the "
-          f"certificates built; one shard of {SHARDS} reads every row, builds 1/{SHARDS}th):")
+          f"naive on {figures['naive cold']['certificates']}), wall clock and CPU time:")
+    print(f"  {'':<16} {'sitegen':>10} {'naive':>10} {'naive/sitegen':>14} {'CPU sitegen':>12} {'CPU naive':>10} "
+          f"{'naive/sitegen':>14}")
+    for label, naive_label in (("cold", "naive cold"), ("cold, 1 process", "naive cold"), ("no-op", "naive again"),
+                               ("+1 row", "naive again"), ("render only", "naive render")):
+        ours, naive = figures[label], figures[naive_label]
+        wall = [per_certificate(f) for f in (ours, naive)]
+        cpu = [per_certificate(f, "cpu") for f in (ours, naive)]
+        print(f"  {label:<16} {wall[0] * 1e6:7.1f} µs {wall[1] * 1e6:7.1f} µs {wall[1] / wall[0]:13.1f}x "
+              f"{cpu[0] * 1e6:9.1f} µs {cpu[1] * 1e6:7.1f} µs {cpu[1] / cpu[0]:13.1f}x")
+    print(f"\nprojection to {EDX_CERTIFICATES:,} certificates, wall clock (reading scales with rows, the stage "
+          f"with the certificates built; one shard of {SHARDS} reads every row, builds 1/{SHARDS}th):")
     print(f"  {'':<16} {'whole site':>12} {f'one shard of {SHARDS}':>16} {'naive (whole)':>14}")
     scale = EDX_CERTIFICATES / max(figures["cold"]["certificates"], 1)
-    for label, naive in (("cold", naive_cold), ("no-op", naive_again), ("+1 row", naive_again)):
+    for label, naive_label in (("cold", "naive cold"), ("no-op", "naive again"), ("+1 row", "naive again")):
         f = figures[label]
         read = f["load"] * scale
         stage = f["stage"] * scale
         # +1: the stage reads the export again (every row, in every shard) to write the URL map.
         shard = read + (stage if label == "+1 row" else stage / SHARDS)
-        print(f"  {label:<16} {_duration(read + stage):>12} {_duration(shard):>16} "
-              f"{_duration(naive * EDX_CERTIFICATES):>14}")
+        naive = per_certificate(figures[naive_label]) * EDX_CERTIFICATES
+        print(f"  {label:<16} {_duration(read + stage):>12} {_duration(shard):>16} {_duration(naive):>14}")
 
 
 def _duration(seconds: float) -> str:

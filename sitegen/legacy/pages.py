@@ -2,17 +2,18 @@
 
 Rendering only: no file is read but the theme's, none written.
 
-594,716 certificates share 687 courses, so `LegacyRenderer` renders what a course's
-certificates share (the theme's chrome, the site's header and footer, the course's title)
+594,716 certificates share 687 courses and one theme, so `LegacyRenderer` renders what
+certificates share (the theme's chrome, the site's header and footer, the course's parts)
 once, as a *frame*: the page with a marker where each value is printed. A certificate's page
 is then its frame with its values, escaped, in place of the markers: the bytes the template
 would have rendered, for a few microseconds.
 
 While a frame is rendered, each value is a `_Slot`, which prints its marker when printed
-(autoescaped, or `|e`) and refuses anything else. When the template computes with a course
-value (the default theme compares course_title with course_id, and tests distinction), that
-value joins the frames' key: a frame per course, or per course and mode if it tests the
-mode. When it computes with a certificate's own value (`{% if legacy.name %}`, `|upper`,
+(autoescaped, or `|e`) and refuses anything else. When the template computes with a course's
+value (the default theme tests course_has_title and distinction), that value joins the
+frames' key: a frame for each of its values (four in the default theme, whatever the
+course); a frame per course if it compares the title, per mode if it tests the mode. When it
+computes with a certificate's own value (`{% if legacy.name %}`, `|upper`,
 `legacy.pdf_url.startswith(...)`, `~`), or its frame loses a marker's exact form, or the
 first certificate's stamped page differs from its full render, the pages are rendered in
 full, one by one. Never wrong, at worst slower.
@@ -42,6 +43,7 @@ class LegacyView:
     name: str
     course_id: str
     course_title: str  # site.yml's title when the course is known there, else its ID
+    course_has_title: bool  # the course's title is not its ID: a page may show the ID beside it
     mode_label: str
     issued_iso: str
     issued_display: str
@@ -59,7 +61,7 @@ class LegacyView:
 OWN_VALUES = ("name", "issued_iso", "issued_display", "pdf_url", "pdf_href", "signature", "page", "page_url",
               "verify_uuid")
 # What it shows of its course and mode: printed from a frame too, unless the template computes with it.
-COURSE_VALUES = ("course_id", "course_title", "mode_label", "distinction")
+COURSE_VALUES = ("course_id", "course_title", "course_has_title", "mode_label", "distinction")
 SLOTTED = OWN_VALUES + COURSE_VALUES  # in slot-number order
 
 
@@ -72,6 +74,7 @@ def legacy_view(certificate: LegacyCertificate, site: Site) -> LegacyView:
         name=certificate.name,
         course_id=certificate.course_id,
         course_title=course.title if course else certificate.course_id,
+        course_has_title=course is not None and course.title != certificate.course_id,
         mode_label=certificate.mode_label,
         issued_iso=issued.isoformat(),
         issued_display=f"{issued.day} {issued:%B %Y}",
@@ -106,15 +109,15 @@ class RenderedLegacy:
 
 
 class LegacyRenderer:
-    """The pages of legacy certificates, a course's frame rendered once (per process)."""
+    """The pages of legacy certificates, each frame rendered once (per process)."""
 
     def __init__(self, theme: Theme):
         self.theme = theme
         # Course values the template computes with (tests, compares): the frames' key, learnt
-        # as renders refuse them. The default theme compares course_title with course_id and
-        # tests distinction: a frame per course (and distinction), whatever the mode.
+        # as renders refuse them. The default theme tests course_has_title and distinction:
+        # four frames at most, whatever the course and mode.
         self._keyed: list[str] = []
-        self._frames: dict[tuple, _Frames | None] = {}  # 687 courses: a few thousand at most
+        self._frames: dict[tuple, _Frames | None] = {}  # a few; a few thousand if keyed by course
 
     def render(self, certificate: LegacyCertificate) -> RenderedLegacy:
         view = legacy_view(certificate, self.theme.site)

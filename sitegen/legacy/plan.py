@@ -84,9 +84,11 @@ def page_stamps(out_dir: Path, certificate: LegacyCertificate) -> tuple[int, ...
     """What the build state keeps of the certificate's pages, as written: (size, mtime_ns,
     links) of the one file when every page is a link to it (as is usual), else (size,
     mtime_ns) of each page."""
-    stats = [os.stat(f"{out_dir}/{path}") for path in certificate.paths.pages]
-    if all(stat.st_ino == stats[0].st_ino and stat.st_dev == stats[0].st_dev for stat in stats):
-        return _stamp(stats[0], linked=True)
+    pages = certificate.paths.pages
+    first = os.stat(f"{out_dir}/{pages[0]}")
+    if first.st_nlink == len(pages):  # the one file, as written: checked as the plan checks it
+        return _stamp(first, linked=True)
+    stats = [first] + [os.stat(f"{out_dir}/{path}") for path in pages[1:]]
     return tuple(n for stat in stats for n in _stamp(stat, linked=False))
 
 

@@ -67,22 +67,24 @@ class OutputTree:
         written once, under a temporary name, and hard-linked at each path that does not hold
         them yet, each atomically. Creating a file costs many times what a link does (a new
         inode). Whether anything was written."""
-        todo = [site_path for site_path in site_paths if self.differs(site_path, data)]
-        if not todo:
-            return False
-        first = self.root / todo[0]
-        if first.parent not in self._made_folders:
-            first.parent.mkdir(parents=True, exist_ok=True)
-            self._made_folders.add(first.parent)
-        temporary = f"{first.parent}/.{first.name}.tmp-{os.getpid()}"
+        folder = f"{self.root}/{site_paths[0].rpartition('/')[0]}"
+        if _made_new(folder):  # nothing in it to compare with: no stat per path
+            todo = site_paths
+        else:
+            todo = [site_path for site_path in site_paths if self.differs(site_path, data)]
+            if not todo:
+                return False
+        first = f"{self.root}/{todo[0]}"
+        temporary = f"{folder}/.{todo[0].rpartition('/')[2]}.tmp-{os.getpid()}"
         with open(temporary, "wb") as handle:
             handle.write(data)
         try:
             for site_path in todo[1:]:
                 _link(temporary, f"{self.root}/{site_path}")
             os.replace(temporary, first)
-        finally:
+        except BaseException:
             remove_file(Path(temporary))
+            raise
         return True
 
     def remove(self, site_path: str) -> bool:
@@ -100,6 +102,17 @@ class OutputTree:
         gone = self.root / site_path
         self._made_folders = {p for p in self._made_folders if not p.is_relative_to(gone)}
         return removed
+
+
+def _made_new(folder: str) -> bool:
+    """Make `folder` (and its parents); whether it was not there."""
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        return False
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+    return True
 
 
 def _link(source: str, path: str) -> None:
