@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_legacy.py                  # 20,000 rows over 687 courses
     .venv/bin/python benchmarks/bench_legacy.py --rows 594716    # edX's whole estate
-    .venv/bin/python benchmarks/bench_legacy.py --rows 60000 --naive-rows 10000 --jobs 2
+    .venv/bin/python benchmarks/bench_legacy.py --rows 594716 --shard 1/20   # one job of a 20-shard matrix
 
 A synthetic export of the platform's GeneratedCertificate table (`--rows` rows over
 `--courses` courses, learners' names in every script of benchmarks/corpus.py, a few rows of
@@ -100,21 +100,23 @@ def make_project(folder: Path, rows: int, courses: int) -> Path:
 # -- one measured step, in a child process -----------------------------------------------
 
 
-def sitegen_stage(project: Path, out: Path, jobs: int) -> dict:
-    """The legacy stage as `sitegen build` runs it."""
+def sitegen_stage(project: Path, out: Path, jobs: int, shard: str | None = None) -> dict:
+    """The legacy stage as `sitegen build` runs it (`--shard K/N`: as one job of a matrix does)."""
     from sitegen.legacy.read_cache import LEGACY_ROWS_DIR
     from sitegen.legacy.stage import build_legacy, load_legacy_build
     from sitegen.load.config import load_sites
     from sitegen.render.theme import Theme
+    from sitegen.shards import parse_shard
     from sitegen.write.files import OutputTree
 
     started, cpu = time.perf_counter(), cpu_seconds()
-    legacy = load_legacy_build(load_sites(project)[0], cache_dir=out / LEGACY_ROWS_DIR)
+    legacy = load_legacy_build(load_sites(project)[0], parse_shard(shard) if shard else None, out / LEGACY_ROWS_DIR)
     loaded = time.perf_counter()
     legacy.save_cache()
     report = build_legacy(legacy, Theme(legacy.site), OutputTree(out), [], jobs=jobs)
     return {"load": loaded - started, "stage": time.perf_counter() - loaded, "cpu": cpu_seconds() - cpu,
-            "certificates": report.certificates, "generated": sum(report.generated.values())}
+            "certificates": report.certificates, "generated": sum(report.generated.values()),
+            "all": report.certificates + report.other_shards}
 
 
 def naive_legacy_stage(project: Path, out: Path, _jobs: int) -> dict:
@@ -166,10 +168,10 @@ STEPS = {"sitegen": sitegen_stage, "naive": naive_legacy_stage, "render": render
          "naive-render": lambda *args: render_only(*args, stamped=False)}
 
 
-def measure(step: str, project: Path, out: Path, jobs: int) -> dict:
+def measure(step: str, project: Path, out: Path, jobs: int, shard: str | None = None) -> dict:
     """Run one step in a child process: its figures, wall time and peak memory."""
     command = [sys.executable, __file__, "--step", step, "--project", str(project), "--out", str(out),
-               "--jobs", str(jobs)]
+               "--jobs", str(jobs)] + (["--shard", shard] if shard and step == "sitegen" else [])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryFile("w+") as output:
         started = time.perf_counter()
@@ -193,7 +195,7 @@ def cpu_seconds() -> float:
 # -- the run -------------------------------------------------------------------------------
 
 
-def run(workdir: Path, rows: int, naive_rows: int, courses: int, jobs: int) -> None:
+def run(workdir: Path, rows: int, naive_rows: int, courses: int, jobs: int, shard: str | None) -> None:
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; work folder {workdir}", flush=True)
     project = make_project(workdir / "project", rows, courses)
     naive_project = make_project(workdir / "naive", min(rows, naive_rows), courses)
@@ -206,12 +208,12 @@ def run(workdir: Path, rows: int, naive_rows: int, courses: int, jobs: int) -> N
             ("naive render", "naive-render", naive_project, "-")):
         if label == "+1 row":
             append_row(project, rows)
-        figures[label] = measure(step, where, workdir / target, 1 if label == "cold, 1 process" else jobs)
+        figures[label] = measure(step, where, workdir / target, 1 if label == "cold, 1 process" else jobs, shard)
         f = figures[label]
         print(f"  {label:<16} {f['stage'] + f['load']:8.2f} s (read {f['load']:.2f} s, stage {f['stage']:.2f} s; "
               f"CPU {f['cpu']:.2f} s; {f['generated']} of {f['certificates']} rendered; "
               f"peak {f['peak_mib']:.0f} MiB)", flush=True)
-    report(figures, rows)
+    report(figures, rows, shard)
 
 
 def per_certificate(f: dict, clock: str = "wall") -> float:
@@ -219,7 +221,10 @@ def per_certificate(f: dict, clock: str = "wall") -> float:
     return seconds / max(f["certificates"], 1)
 
 
-def report(figures: dict, rows: int) -> None:
+def report(figures: dict, rows: int, shard: str | None) -> None:
+    if shard:
+        shard_report(figures, shard)
+        return
     print(f"\nper certificate ({figures['cold']['certificates']} certificates, {rows} rows; "
           f"naive on {figures['naive cold']['certificates']}), wall clock and CPU time:")
     print(f"  {'':<16} {'sitegen':>10} {'naive':>10} {'naive/sitegen':>14} {'CPU sitegen':>12} {'CPU naive':>10} "
@@ -245,6 +250,22 @@ def report(figures: dict, rows: int) -> None:
         print(f"  {label:<16} {_duration(read + stage):>12} {_duration(shard):>16} {_duration(naive):>14}")
 
 
+def shard_report(figures: dict, shard: str) -> None:
+    """One job of a matrix, against the naive stage in its shard 1: it built every legacy page."""
+    everyone = figures["cold"]["all"]
+    print(f"\nshard {shard}: {figures['cold']['certificates']} of {everyone} certificates (every row read), "
+          f"against the naive stage, which shard 1 ran for all {everyone} (projected from its "
+          f"{figures['naive cold']['certificates']}):")
+    print(f"  {'':<16} {'this job':>10} {'CPU':>10} {'naive shard 1':>14} {'naive / this job':>17}")
+    for label, naive_label in (("cold", "naive cold"), ("cold, 1 process", "naive cold"), ("no-op", "naive again"),
+                               ("+1 row", "naive again")):
+        f = figures[label]
+        wall = f["load"] + f["stage"]
+        naive = per_certificate(figures[naive_label]) * everyone
+        print(f"  {label:<16} {_duration(wall):>10} {_duration(f['cpu']):>10} {_duration(naive):>14} "
+              f"{naive / wall:16.1f}x")
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
@@ -256,18 +277,20 @@ def main() -> None:
                         help="rows the naive baseline is timed on (default: as many as --rows, at most 20,000)")
     parser.add_argument("--courses", type=int, default=EDX_COURSES, help=f"courses (default {EDX_COURSES}, as edX's)")
     parser.add_argument("--jobs", type=int, default=0, help="worker processes of sitegen (default: one per core)")
+    parser.add_argument("--shard", metavar="K/N", help="time sitegen as shard K of N (one job of a matrix) builds it")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary folder)")
     parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)  # a child process's one step
     parser.add_argument("--project", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
-        print(json.dumps(STEPS[args.step](args.project, args.out, args.jobs)))
+        extra = {"shard": args.shard} if args.shard else {}
+        print(json.dumps(STEPS[args.step](args.project, args.out, args.jobs, **extra)))
         return
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="sitegen-bench-legacy-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
-        run(workdir, args.rows, args.naive_rows, args.courses, args.jobs)
+        run(workdir, args.rows, args.naive_rows, args.courses, args.jobs, args.shard)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

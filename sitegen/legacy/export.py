@@ -108,17 +108,20 @@ def load_legacy(site_root: Path) -> LegacyExport:
     return export
 
 
-def read_legacy(site_root: Path, export: LegacyExport, purged: Container[str] = ()) -> Iterator[LegacyCertificate]:
+def read_legacy(site_root: Path, export: LegacyExport, purged: Container[str] = (),
+                wanted: Container[str] | None = None) -> Iterator[LegacyCertificate]:
     """Every good downloadable row of every export, as it is read (600k rows are never held
     by this function); skipped rows, bad rows, the files read and the rows of `purged`
-    verify_uuids go to `export` on the way."""
+    verify_uuids go to `export` on the way. `wanted`: only the rows of these verify_uuids
+    (the others are not checked: a build reading again what it checked already)."""
     seen = SeenIds()
     for path in export_files(site_root):
-        yield from read_export(path, site_root, export, purged, seen)
+        yield from read_export(path, site_root, export, purged, seen, wanted=wanted)
 
 
 def read_export(path: Path, site_root: Path, export: LegacyExport, purged: Container[str], seen: SeenIds,
-                skipped_ids: list[tuple[str, int]] | None = None) -> Iterator[LegacyCertificate]:
+                skipped_ids: list[tuple[str, int]] | None = None,
+                wanted: Container[str] | None = None) -> Iterator[LegacyCertificate]:
     """The good downloadable rows of one export, as `read_legacy`; `seen` holds the
     verify_uuids of the files read before. The verify_uuid and line of each skipped row that
     has one go to `skipped_ids`."""
@@ -127,6 +130,8 @@ def read_export(path: Path, site_root: Path, export: LegacyExport, purged: Conta
     for item in read_records(path, display):
         if isinstance(item, Problem):
             export.problems.append(item)
+            continue
+        if wanted is not None and item.fields.get("verify_uuid", "").strip() not in wanted:
             continue
         certificate = _certificate(export, item, purged, skipped_ids)
         if certificate is None:

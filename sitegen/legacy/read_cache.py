@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from sitegen.layout import STATE_DIR, is_uuid
+from sitegen.layout import STATE_DIR
 from sitegen.legacy.export import NOT_DOWNLOADABLE, LegacyExport, SeenIds, duplicate_problem, read_export
 from sitegen.legacy.plan import fields_digest
 from sitegen.model import SourceLocation
@@ -30,7 +31,8 @@ from sitegen.write.files import store_cache
 
 LEGACY_ROWS_DIR = f"{STATE_DIR}/legacy-rows"
 CACHE_FORMAT = "sitegen-legacy-rows-1"  # bumped whenever the rows' checks or digest change
-_HEX = frozenset("0123456789abcdef")
+# A row's line: "D <verify_uuid> <course number> <digest> <line>" or "S <verify_uuid> <line>".
+_ROW = re.compile(r"(?:D [0-9a-f]{32} (0|[1-9][0-9]{0,8}) [0-9a-f]{32}|S [0-9a-f]{32}) [1-9][0-9]{0,9}\n")
 
 
 class LegacyRow(NamedTuple):
@@ -43,17 +45,9 @@ class LegacyRow(NamedTuple):
 
 
 @dataclass
-class _Entry:
-    skipped: Counter
-    courses: list[str]
-    rows: list[tuple[str, int, str, int]]  # verify_uuid, course number, digest, line
-    skipped_ids: list[tuple[str, int]]  # verify_uuid, line
-
-
-@dataclass
 class RowCache:
     folder: Path | None  # None: no cache (nothing read, nothing stored)
-    new: dict[str, bytes] = field(default_factory=dict)  # key -> text, stored once the input is good
+    new: dict[str, bytearray] = field(default_factory=dict)  # key -> text, stored once the input is good
     kept: set[str] = field(default_factory=set)
 
     def rows(self, site_root: Path, path: Path, export: LegacyExport, purged: Container[str],
@@ -63,36 +57,34 @@ class RowCache:
         display = path.relative_to(site_root).as_posix()
         key = _key(path, display)
         self.kept.add(key)
-        entry = self._cached(key)
-        if entry is not None:
-            yield from _replay(entry, display, export, purged, seen)
+        cached = self.folder / key if self.folder is not None else None
+        head = _checked(cached) if cached is not None else None
+        if head is not None:
+            yield from _replay(cached, head, display, export, purged, seen)
             return
-        entry = _Entry(Counter(), [], [], [])
+        # The rows' lines as the file will hold them, packed: 594,716 rows make ~50 MB until stored.
+        rows = bytearray()
+        skipped_ids: list[tuple[str, int]] = []
         skipped_before, problems_before = Counter(export.skipped), len(export.problems)
         courses: dict[str, int] = {}
-        for certificate in read_export(path, site_root, export, purged, seen, entry.skipped_ids):
+        for certificate in read_export(path, site_root, export, purged, seen, skipped_ids):
             row = LegacyRow(certificate.verify_uuid, certificate.course_id, fields_digest(certificate),
                             certificate.source)
-            entry.rows.append((row.verify_uuid, courses.setdefault(row.course_id, len(courses)), row.digest,
-                               row.source.line))
+            course = courses.setdefault(row.course_id, len(courses))
+            rows += f"D {row.verify_uuid} {course} {row.digest} {row.source.line}\n".encode("ascii")
             yield row
         if self.folder is not None and len(export.problems) == problems_before:
-            entry.skipped, entry.courses = export.skipped - skipped_before, list(courses)
-            self.new[key] = _text(entry)
+            head = {"skipped": dict(export.skipped - skipped_before), "courses": list(courses)}
+            text = f"{CACHE_FORMAT}\n{json.dumps(head, ensure_ascii=True)}\n".encode("ascii")
+            rows[:0] = text
+            rows += "".join(f"S {verify_uuid} {line}\n" for verify_uuid, line in skipped_ids).encode("ascii")
+            self.new[key] = rows
 
     def save(self) -> None:
         """Store what was read afresh and forget entries of files that changed or went;
         called once the build knows the input is good."""
         if self.folder is not None:
             store_cache(self.folder, self.new, self.kept)
-
-    def _cached(self, key: str) -> _Entry | None:
-        if self.folder is None:
-            return None
-        try:
-            return _entry(self.folder.joinpath(key).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, IndexError):
-            return None  # none, or not exactly what this module writes: the export is read again
 
 
 def _key(path: Path, display: str) -> str:
@@ -101,73 +93,59 @@ def _key(path: Path, display: str) -> str:
         return hashlib.file_digest(handle, lambda: digest).hexdigest()
 
 
-def _replay(entry: _Entry, display: str, export: LegacyExport, purged: Container[str],
-            seen: SeenIds) -> Iterator[LegacyRow]:
-    """The rows of a cached export, checked as `read_export` checks them against what is
-    not in the file: the purge list, and the verify_uuids of the files read before."""
-    export.files.append(display)
-    export.skipped.update(entry.skipped)
-    for verify_uuid, line in entry.skipped_ids:
-        if verify_uuid in purged:
-            export.purged_rows.setdefault(verify_uuid, SourceLocation(display, line))
-    for verify_uuid, course, digest, line in entry.rows:
-        where = SourceLocation(display, line)
-        if verify_uuid in purged:
-            export.purged_rows.setdefault(verify_uuid, where)
-        first = seen.add(verify_uuid, where)
-        if first is not None:
-            export.problems.append(duplicate_problem(verify_uuid, where, first))
-            continue
-        yield LegacyRow(verify_uuid, entry.courses[course], digest, where)
-
-
 # -- the cache file: a header line, a JSON line, a line per row --------------------------
 #   sitegen-legacy-rows-1
 #   {"skipped": {"notpassing": 3}, "courses": ["course-v1:X+Y+Z", ...]}
 #   D <verify_uuid> <course number> <digest> <line>      a certificate
 #   S <verify_uuid> <line>                               a skipped row
+# Read twice, a line at a time (memory stays flat): once to check every line is exactly as
+# written, then to replay it.
 
 
-def _text(entry: _Entry) -> bytes:
-    lines = [CACHE_FORMAT, json.dumps({"skipped": dict(entry.skipped), "courses": entry.courses}, ensure_ascii=True)]
-    lines += [f"D {uuid} {course} {digest} {line}" for uuid, course, digest, line in entry.rows]
-    lines += [f"S {uuid} {line}" for uuid, line in entry.skipped_ids]
-    return ("\n".join(lines) + "\n").encode("ascii")
+def _checked(path: Path) -> dict | None:
+    """The head of a cache file every line of which is as this module writes it; else None."""
+    try:
+        with open(path, encoding="ascii", newline="\n") as lines:
+            head = _head(lines)
+            courses = len(head["courses"])
+            for line in lines:
+                match = _ROW.fullmatch(line)
+                if match is None or (match.group(1) is not None and int(match.group(1)) >= courses):
+                    return None
+        return head
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+        return None  # none, or not exactly what this module writes: the export is read again
 
 
-def _entry(text: str) -> _Entry | None:
-    lines = text.split("\n")
-    if lines[0] != CACHE_FORMAT or lines[-1] != "":
-        return None
-    head = json.loads(lines[1])
-    skipped = Counter({str(k): int(n) for k, n in head["skipped"].items() if k in NOT_DOWNLOADABLE and int(n) > 0})
+def _head(lines) -> dict:
+    if next(lines, "") != CACHE_FORMAT + "\n":
+        raise ValueError("another format, or empty")
+    head = json.loads(next(lines, ""))
+    skipped = {str(k): int(n) for k, n in head["skipped"].items() if k in NOT_DOWNLOADABLE and int(n) > 0}
     courses = [c for c in head["courses"] if isinstance(c, str)]
     if len(skipped) != len(head["skipped"]) or len(courses) != len(head["courses"]):
-        return None
-    entry = _Entry(skipped, courses, [], [])
-    for line in lines[2:-1]:
-        kind, *fields = line.split(" ")
-        if kind == "D" and len(fields) == 4 and _is_digest(fields[2]):
-            entry.rows.append((_uuid(fields[0]), _number(fields[1], len(courses)), fields[2], _number(fields[3])))
-        elif kind == "S" and len(fields) == 2:
-            entry.skipped_ids.append((_uuid(fields[0]), _number(fields[1])))
-        else:
-            return None
-    return entry
+        raise ValueError("not a head this module writes")
+    return {"skipped": Counter(skipped), "courses": courses}
 
 
-def _uuid(text: str) -> str:
-    if not is_uuid(text):
-        raise ValueError("not a verify_uuid")
-    return text
-
-
-def _number(text: str, below: int | None = None) -> int:
-    number = int(text)
-    if not text.isdigit() or (below is not None and number >= below):
-        raise ValueError("not a number of this file")
-    return number
-
-
-def _is_digest(text: str) -> bool:
-    return len(text) == 32 and set(text) <= _HEX
+def _replay(path: Path, head: dict, display: str, export: LegacyExport, purged: Container[str],
+            seen: SeenIds) -> Iterator[LegacyRow]:
+    """The rows of a cached export, checked as `read_export` checks them against what is
+    not in the file: the purge list, and the verify_uuids of the files read before."""
+    export.files.append(display)
+    export.skipped.update(head["skipped"])
+    courses = head["courses"]
+    with open(path, encoding="ascii", newline="\n") as lines:
+        _head(lines)
+        for line in lines:  # each checked by _checked: split, not checked again
+            kind, verify_uuid, *rest = line.split()
+            where = SourceLocation(display, int(rest[-1]))
+            if verify_uuid in purged:
+                export.purged_rows.setdefault(verify_uuid, where)
+            if kind == "S":
+                continue
+            first = seen.add(verify_uuid, where)
+            if first is not None:
+                export.problems.append(duplicate_problem(verify_uuid, where, first))
+                continue
+            yield LegacyRow(verify_uuid, courses[int(rest[0])], rest[1], where)

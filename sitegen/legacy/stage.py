@@ -83,9 +83,7 @@ class LegacyBuild:
     def certificates(self) -> Iterator[LegacyCertificate]:
         """This build's certificates, read from the exports again (streamed: 600k rows are
         never held), in export order."""
-        for certificate in read_legacy(self.site.root, LegacyExport()):
-            if certificate.verify_uuid in self.inputs:
-                yield certificate
+        return read_legacy(self.site.root, LegacyExport(), wanted=self.inputs)
 
 
 def load_legacy_build(site: Site, shard: Shard | None = None, cache_dir: Path | None = None) -> LegacyBuild:
