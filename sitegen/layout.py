@@ -106,6 +106,14 @@ def is_sha256(value: object) -> bool:
     return isinstance(value, str) and SHA256_PATTERN.fullmatch(value) is not None
 
 
+def output_file(kind: str, uuid: str, sha256: str | None = None) -> str:
+    """The file of output `kind` of the credential `uuid`, an ID already checked (the build
+    state's IDs are, when it is read): a no-op build asks this for every output it stats."""
+    if CREDENTIAL_OUTPUTS[kind].named_by and not is_sha256(sha256):
+        raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+    return CREDENTIAL_OUTPUTS[kind].pattern.format(uuid=uuid, sha256=sha256)
+
+
 @dataclass(frozen=True)
 class CredentialPaths:
     """Every site path of one credential."""
@@ -128,9 +136,7 @@ class CredentialPaths:
     def output(self, kind: str, sha256: str | None = None) -> str:
         """The file of output `kind`; a kind named by a digest (the hash index by the PDF's,
         the share card by its own) needs that SHA-256."""
-        if CREDENTIAL_OUTPUTS[kind].named_by and not is_sha256(sha256):
-            raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
-        return CREDENTIAL_OUTPUTS[kind].pattern.format(uuid=self.uuid, sha256=sha256)
+        return output_file(kind, self.uuid, sha256)
 
     def outputs(self, digests: dict[str, str]) -> dict[str, str]:
         """kind -> file, for the kinds in `digests` (kind -> SHA-256 of its bytes)."""

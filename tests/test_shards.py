@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_SITE, Run, sitegen_subprocess
+from conftest import Run, sitegen_subprocess
 from s3server import bucket, moto_server, s3  # noqa: F401  (fixtures)
 from sitegen.errors import SitegenError
 from sitegen.model import PublishSettings
@@ -32,10 +31,8 @@ STATE = ".sitegen/"
 
 
 @pytest.fixture
-def site(tmp_path) -> Path:
-    target = tmp_path / "site"
-    shutil.copytree(SAMPLE_SITE, target, ignore=shutil.ignore_patterns("build", ".dev-gnupg"))
-    return target
+def site(sample_site) -> Path:
+    return sample_site
 
 
 @pytest.fixture

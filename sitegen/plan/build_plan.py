@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen import __version__
-from sitegen.layout import CREDENTIAL_OUTPUTS, CREDENTIALS_DIR, expected_outputs, is_sha256, is_uuid
+from sitegen.layout import CREDENTIAL_OUTPUTS, CREDENTIALS_DIR, expected_outputs, is_uuid, output_file
 from sitegen.model import Credential, Site
 from sitegen.plan.state import BuildState, CredentialState, OutputStamp
 from sitegen.render.view import certificate_status
@@ -139,18 +139,16 @@ def _check_outputs(out_root: str, uuid: str, saved: CredentialState) -> tuple[st
     """("missing" or "altered", {}) when an output is not as written; else (None, new stamps
     of outputs whose modification time moved while their bytes stayed the same).
 
-    Runs for every output of every credential of a no-op build: the paths are made here
-    from the layout's patterns (the state only holds valid credential IDs and digests)."""
+    Runs for every output of every credential of a no-op build: the files are named by
+    `output_file`, without a CredentialPaths checking the ID again for each."""
     restamped = {}
     for kind, stamp in saved.outputs.items():
-        output = CREDENTIAL_OUTPUTS[kind]
-        if output.named_by:
-            naming = saved.outputs.get(output.named_by)
-            if naming is None or not is_sha256(naming.sha256):
-                return "missing", {}
-            path = out_root + output.pattern.format(uuid=uuid, sha256=naming.sha256)
-        else:
-            path = out_root + output.pattern.format(uuid=uuid)
+        named_by = CREDENTIAL_OUTPUTS[kind].named_by
+        naming = saved.outputs.get(named_by) if named_by else None
+        try:
+            path = out_root + output_file(kind, uuid, naming.sha256 if naming else None)
+        except ValueError:  # named by an output it does not have, or by a damaged digest
+            return "missing", {}
         try:
             stat = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):

@@ -71,9 +71,7 @@ class _RecordingEnvironment(jinja2.Environment):
     # Called for every template lookup, cached or not: `extends`, `include`, `import`.
     def _load_template(self, name, globals):
         # Misses count too: a new override template must rebuild what it now overrides.
-        used = _used.get()
-        if used is not None:
-            used.add(("template", name))
+        _record((("template", name),))
         return super()._load_template(name, globals)
 
 
@@ -128,9 +126,7 @@ class Theme:
             template = self.env.select_template(chain)
             self._chosen[chain] = (template, chain[: chain.index(template.name)])
         template, misses = self._chosen[chain]
-        used = _used.get()
-        if used is not None:
-            used.update(("template", name) for name in (*misses, template.name))
+        _record(("template", name) for name in (*misses, template.name))
         return template
 
     def certificate_templates(self, base: str, credential: Credential) -> list[str]:
@@ -196,9 +192,7 @@ class Theme:
                 "shared": shared}
 
     def _asset(self, name: str) -> Asset:
-        used = _used.get()
-        if used is not None:
-            used.add(("asset", name))
+        _record((("asset", name),))
         try:
             return self.assets[name]
         except KeyError:
@@ -220,36 +214,39 @@ class SharedParts:
     uses it, so the build state still knows which pages a changed asset affects.
     """
 
-    CHECKED_USES = 2  # the first use renders; the second renders again and compares
-
     def __init__(self, check_every_use: bool = False):
         self.check_every_use = check_every_use
-        self._parts: dict[tuple, list] = {}  # key -> [output, what it used, uses so far]
+        self._parts: dict[tuple, _Part] = {}
 
     def render(self, caller, key: tuple) -> str:
         code = caller._func.__code__  # the call block: its template file and place in it
         full_key = (code.co_filename, code.co_firstlineno, *key)
         part = self._parts.get(full_key)
-        if part is not None and part[2] >= self.CHECKED_USES and not self.check_every_use:
-            part[2] += 1
-            _record(part[1])
-            return part[0]
+        if part is not None and part.checked and not self.check_every_use:
+            _record(part.used)
+            return part.output
         output, used = _render_recording(caller)
         if part is None:
-            self._parts[full_key] = [output, used, 1]
-        elif output != part[0]:
+            self._parts[full_key] = _Part(output, used)
+        elif output != part.output:
             raise jinja2.TemplateRuntimeError(
                 f"a shared part of {Path(code.co_filename).name} (key {key[2:]!r}) differs between two "
                 "pages with the same key: it shows something its key does not name, such as a "
                 "learner's data. Add that to the key or move it out of the shared block.")
         else:
-            part[2] += 1
+            part.checked = True  # rendered twice, the same: later pages reuse it
         return output
+
+
+@dataclass
+class _Part:
+    output: str
+    used: frozenset  # the ("template" | "asset", name) pairs its render recorded
+    checked: bool = False  # a second page's render of it came out the same
 
 
 def _render_recording(caller) -> tuple[str, frozenset]:
     """The part's output, and the templates and assets it used (recorded as usual too)."""
-    outer = _used.get()
     inner: set = set()
     token, climbing = _used.set(inner), _in_shared_part.set(True)
     try:
@@ -257,15 +254,15 @@ def _render_recording(caller) -> tuple[str, frozenset]:
     finally:
         _used.reset(token)
         _in_shared_part.reset(climbing)
-    if outer is not None:
-        outer |= inner
+    _record(inner)
     return output, frozenset(inner)
 
 
-def _record(used: frozenset) -> None:
+def _record(used) -> None:
+    """Add ("template" | "asset", name) pairs to what the current render used, if recorded."""
     current = _used.get()
     if current is not None:
-        current |= used
+        current.update(used)
 
 
 def override_folders(site: Site, credential: Credential) -> list[str]:
