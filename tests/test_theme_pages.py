@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlencode
@@ -352,6 +353,20 @@ class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
 
+    def do_GET(self):
+        if self.path == WAIT_PATH:  # DROP_HARNESS: a request that takes real time
+            time.sleep(0.05)
+            self.send_response(204)
+            self.end_headers()
+            return
+        super().do_GET()
+
+
+# Chromium's --virtual-time-budget runs out without waiting for work it does not track
+# (crypto.subtle, DecompressionStream); a pending request does hold it. So after the drop the
+# harness asks for WAIT_PATH, 50 ms of real time each, until the page has shown its result.
+WAIT_PATH = "/__wait"
+
 
 @pytest.fixture
 def served(built, tmp_path):
@@ -451,6 +466,10 @@ window.addEventListener("load", async () => {
   transfer.items.add(new File([blob], name, {type: "application/pdf"}));
   document.getElementById("drop-zone").dispatchEvent(
     new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+  const result = document.getElementById("pdf-result");
+  for (let i = 0; i < 400 && (!result.firstChild || result.querySelector(".result-busy")); i++) {
+    await fetch("/__wait", {cache: "no-store"});
+  }
 });
 </script>
 """
