@@ -34,6 +34,7 @@ import io
 import logging
 import pickle
 import random
+import re
 import shutil
 import string
 import subprocess
@@ -446,3 +447,16 @@ def test_qr_matrices_are_the_qrcode_packages():
         code.add_data(text)
         code.make(fit=True)
         assert qr.qr_matrix(text, border=4, mask=4) == code.get_matrix(), text
+
+
+def test_a_qr_codes_svg_path_draws_exactly_its_dark_modules():
+    # The certificate page's wallet QR code: one rectangle per run of dark modules.
+    text = "https://verify.example.org/credentials/c898712bb3aa44909099e043836baf74/credential.json"
+    size, path = qr.qr_svg_path(text)
+    drawn = [[False] * size for _ in range(size)]
+    for x, y, x2, y2, x_back in re.findall(r"M(\d+),(\d+)H(\d+)V(\d+)H(\d+)z", path):
+        assert int(y2) == int(y) + 1 and int(x_back) == int(x) < int(x2)
+        for column in range(int(x), int(x2)):
+            assert not drawn[int(y)][column], "two rectangles over one module"
+            drawn[int(y)][column] = True
+    assert drawn == qr.qr_matrix(text)

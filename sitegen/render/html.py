@@ -15,6 +15,7 @@ import jinja2
 from sitegen.layout import KEY_FILE, KEYS_PAGE, NOT_FOUND_PAGE, VERIFY_PAGE, CredentialPaths, verify_page_config
 from sitegen.load.content import ContentPage
 from sitegen.model import Credential, Site
+from sitegen.render import qr
 from sitegen.render.theme import RenderRecord, Theme
 from sitegen.render.view import CertificateView
 
@@ -68,14 +69,11 @@ def wallet_offer(site: Site, view: CertificateView) -> dict[str, str]:
 
 def qr_svg(text: str) -> jinja2.utils.markupsafe.Markup:
     """A QR code as inline SVG (one path; scales without blur; no script, no external file)."""
-    import qrcode
-    import qrcode.image.svg
-
-    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=4,
-                        error_correction=qrcode.constants.ERROR_CORRECT_M)
-    svg = image.to_string(encoding="unicode")
-    svg = svg[svg.index("<svg"):].replace("<svg ", "<svg aria-hidden=\"true\" focusable=\"false\" ", 1)
-    return jinja2.utils.markupsafe.Markup(svg)
+    size, path = qr.qr_svg_path(text)
+    return jinja2.utils.markupsafe.Markup(
+        f'<svg aria-hidden="true" focusable="false" width="{size}mm" height="{size}mm" version="1.1" '
+        f'viewBox="0 0 {size} {size}" xmlns="http://www.w3.org/2000/svg">'
+        f'<path d="{path}" fill="#000000" stroke="none"/></svg>')
 
 
 def share_links(site: Site, view: CertificateView) -> dict[str, str]:

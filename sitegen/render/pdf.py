@@ -69,8 +69,6 @@ RENDERER_VERSION = "4"
 # Successive type scales tried when a certificate does not fit on one page.
 SCALES = (1.0, 0.88, 0.77, 0.67, 0.58, 0.5)
 PAGES_PER_DOCUMENT = 100  # certificates laid out as one document: bounds memory
-QR_MASK = 4
-QR_QUIET_ZONE = 4  # modules of light margin around the code, as the QR standard asks
 QR_PIXELS_PER_MODULE = 8
 QR_COLOR = (0x1B, 0x2A, 0x4A)  # the theme's ink
 
@@ -334,9 +332,7 @@ class QrCode:
 
     @functools.cached_property
     def matrix(self) -> list[list[bool]]:
-        # A fixed mask: searching the best of the eight costs ~12 ms per code in pure
-        # Python, and any mask is valid and decodes; the URL is printed beside it anyway.
-        return qr.qr_matrix(self.text, border=QR_QUIET_ZONE, mask=QR_MASK)
+        return qr.qr_matrix(self.text)
 
     @functools.cached_property
     def data_uri(self) -> str:
