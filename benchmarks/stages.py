@@ -40,6 +40,8 @@ STAGES = {
                                          ("sitegen.render.badges", "Badges.assertion")],
     "signing (gpg-agent: PDF signature, statement)": [("sitegen.sign.credential", "sign_credential")],
     "writing files": [("sitegen.write.credential", "CredentialWriter.write")],
+    "reading records": [("sitegen.commands.build", "load_credentials")],
+    "planning (what changed)": [("sitegen.commands.build", "plan_build")],
 }
 
 
@@ -84,7 +86,7 @@ def _cpu() -> float:
     return times.user + times.system
 
 
-def breakdown(project: Path) -> tuple[int, float, Counter]:
+def breakdown(project: Path, *options: str) -> tuple[int, float, Counter]:
     """A cold one-job build of `project`, timed: (credentials, CPU seconds, stage -> seconds)."""
     import json
 
@@ -98,7 +100,7 @@ def breakdown(project: Path) -> tuple[int, float, Counter]:
     with open(report_file, "w") as out:
         stdout, sys.stdout = sys.stdout, out
         try:
-            code = sitegen_main(["build", "--site", str(project), "--jobs", "1", "--quiet", "--json"])
+            code = sitegen_main(["build", "--site", str(project), "--jobs", "1", "--quiet", "--json", *options])
         except SystemExit as exit_:
             code = exit_.code
         finally:
@@ -122,9 +124,10 @@ def print_breakdown(count: int, total: float, seconds: Counter) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("project", type=Path)
+    parser.add_argument("--pages-only", action="store_true", help="pages and JSON only, as `build --pages-only`")
     args = parser.parse_args()
     started = time.perf_counter()
-    count, total, seconds = breakdown(args.project.resolve())
+    count, total, seconds = breakdown(args.project.resolve(), *(["--pages-only"] if args.pages_only else []))
     print_breakdown(count, total, seconds)
     print(f"(wall {time.perf_counter() - started:.1f} s)")
 

@@ -32,7 +32,7 @@ class CredentialWriter:
                 self.tree.write_if_changed(site_path, data)
                 stat = self.tree.path(site_path).stat()
             else:
-                stat = self.tree.write(site_path, data).stat()
+                stat = self.tree.write(site_path, data)
             stamps[kind] = OutputStamp(digests[kind], stat.st_size, stat.st_mtime_ns)
             written.add(site_path)
         if previous is not None:

@@ -18,11 +18,16 @@ def write_atomic(path: Path, data: bytes) -> None:
     _replace(path, data)
 
 
-def _replace(path: Path, data: bytes) -> None:
-    temporary = path.parent / f".{path.name}.tmp-{os.getpid()}"
+def _replace(path: Path | str, data: bytes) -> os.stat_result:
+    """Write through a temporary name; the file's stat (renaming keeps its size and mtime)."""
+    folder, _, name = str(path).rpartition("/")
+    temporary = f"{folder}/.{name}.tmp-{os.getpid()}"
     with open(temporary, "wb") as handle:
         handle.write(data)
+        handle.flush()
+        stat = os.fstat(handle.fileno())
     os.replace(temporary, path)
+    return stat
 
 
 class OutputTree:
@@ -34,18 +39,20 @@ class OutputTree:
 
     def __init__(self, root: Path):
         self.root = root
-        self._made_folders: set[Path] = set()
+        self._root = str(root)  # paths as strings: a build writes hundreds of thousands
+        self._made_folders: set[str] = set()
 
     def path(self, site_path: str) -> Path:
         return self.root / site_path
 
-    def write(self, site_path: str, data: bytes) -> Path:
-        path = self.root / site_path
-        if path.parent not in self._made_folders:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._made_folders.add(path.parent)
-        _replace(path, data)
-        return path
+    def write(self, site_path: str, data: bytes) -> os.stat_result:
+        """Write `data` at `site_path`; the written file's stat."""
+        path = f"{self._root}/{site_path}"
+        folder = path.rpartition("/")[0]
+        if folder not in self._made_folders:
+            os.makedirs(folder, exist_ok=True)
+            self._made_folders.add(folder)
+        return _replace(path, data)
 
     def write_if_changed(self, site_path: str, data: bytes) -> bool:
         """Write only when the bytes differ, so an unchanged file keeps its identity."""
@@ -99,8 +106,8 @@ class OutputTree:
 
     def remove_folder(self, site_path: str) -> bool:
         removed = remove_tree(self.root / site_path)
-        gone = self.root / site_path
-        self._made_folders = {p for p in self._made_folders if not p.is_relative_to(gone)}
+        gone = f"{self._root}/{site_path}"
+        self._made_folders = {p for p in self._made_folders if p != gone and not p.startswith(gone + "/")}
         return removed
 
 
