@@ -1,7 +1,7 @@
 """Build benchmarks: cold, no-op, one new award, one template change, memory; Hugo side by side.
 
-    python benchmarks/bench_build.py                   # page-only 1k/10k, full artifacts on 200
-    python benchmarks/bench_build.py --sizes 1000,10000,100000 --full 500
+    python benchmarks/bench_build.py                   # page-only 1k/10k, full artifacts on 300
+    python benchmarks/bench_build.py --sizes 1000,10000,100000 --full 300,2000
 
 Figures are printed as ratios against baselines run in the same benchmark run
 (Hugo on the same pages, the naive PDF+sign loop on the same credentials), because
@@ -107,7 +107,12 @@ def page_only_figures(workdir: Path, size: int, with_hugo: bool) -> None:
 
 def full_figures(workdir: Path, size: int, jobs: int) -> None:
     project = write_project(workdir / f"full-{size}", size, ["latin", "cyrillic", "cjk", "arabic", "devanagari"])
+    # Where the time goes first, in this process (one job), then the real thing in a child.
+    from stages import breakdown, print_breakdown
+
+    count, cpu, seconds = breakdown(project)
     naive = naive_loop_seconds(project, min(size, 60))
+    shutil.rmtree(project / "build")  # the breakdown's
     cold = run_build(project, "--jobs", str(jobs))
     noop = run_build(project)
     append_record(project, 10**9)
@@ -120,6 +125,7 @@ def full_figures(workdir: Path, size: int, jobs: int) -> None:
           f"= {per_naive / per_sitegen:.1f}x the naive loop")
     print(f"no-op        {noop['seconds']:6.2f} s; +1 award {one['seconds']:.2f} s "
           f"= {one['seconds'] / cold['seconds']:.1%} of cold")
+    print_breakdown(count, cpu, seconds)
 
 
 def naive_loop_seconds(project: Path, count: int) -> float:
@@ -158,7 +164,8 @@ def naive_loop_seconds(project: Path, count: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000", help="page-only corpus sizes (comma-separated)")
-    parser.add_argument("--full", type=int, default=200, help="credentials for the full-artifact build (0: skip)")
+    parser.add_argument("--full", default="300",
+                        help="credentials for the full-artifact builds (comma-separated; 0: skip)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--keep", type=Path, help="keep the generated projects in this folder")
     args = parser.parse_args()
@@ -168,8 +175,8 @@ def main() -> None:
     try:
         for size in (int(s) for s in args.sizes.split(",") if s):
             page_only_figures(workdir, size, with_hugo=size == 10000)
-        if args.full:
-            full_figures(workdir, args.full, args.jobs)
+        for size in (int(s) for s in args.full.split(",") if s and int(s)):
+            full_figures(workdir, size, args.jobs)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
