@@ -156,9 +156,11 @@ def main() -> None:
             for index in (args.shard, 1):
                 shard = f"{index}/{args.shards}"
                 out = work / f"{mode}-shard-{index}"
-                figures[index] = job(project, out, shard, mode, bucket, env)
-                figures[index, "again"] = job(project, out, shard, mode, bucket, env)  # a daily run, nothing new
-                print(f"  done: {mode}, shard {shard}", flush=True)
+                for key in (index, (index, "again")):  # then a daily run, nothing new
+                    figures[key] = f = job(project, out, shard, mode, bucket, env)
+                    print(f"  {mode}, shard {shard}{', again' if key != index else ''}: build {f['build']:.1f} s, "
+                          f"publish {f['publish']:.1f} s, {f['objects']:,} objects, {f['requests']:,} requests",
+                          flush=True)
             report(mode, args, figures, sizes)
     finally:
         stop_agent(gnupg)
