@@ -20,8 +20,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def _replace(path: Path | str, data: bytes) -> os.stat_result:
     """Write through a temporary name; the file's stat (renaming keeps its size and mtime)."""
-    folder, _, name = str(path).rpartition("/")
-    temporary = f"{folder}/.{name}.tmp-{os.getpid()}"
+    folder, name = os.path.split(path)
+    temporary = os.path.join(folder, f".{name}.tmp-{os.getpid()}")
     with open(temporary, "wb") as handle:
         handle.write(data)
         handle.flush()
