@@ -57,30 +57,35 @@ def save_vc_key(gnupg: Path) -> None:
     save_key(new_key(), gnupg / VC_KEY_FILE_NAME)
 
 
-def sitegen(*args: str, env: dict) -> tuple[float, str]:
-    """One `sitegen` command in a child process, as a CI step runs it: wall time, stdout."""
+def sitegen(*args: str, env: dict) -> tuple[float, str, float]:
+    """One `sitegen` command in a child process, as a CI step runs it: wall time, stdout,
+    and the CPU time (user + system) of the command and its workers."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        code = subprocess.run([sys.executable, "-m", "sitegen", *args], stdout=out, stderr=err, env=env).returncode
+        process = subprocess.Popen([sys.executable, "-m", "sitegen", *args], stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
         out.seek(0), err.seek(0)
         stdout, stderr = out.read(), err.read()
-    if code != 0:
+    if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"sitegen {' '.join(args)} failed:\n{stderr}")
-    return time.perf_counter() - started, stdout
+    # wait4 counts the command and the children it waited for (its worker processes).
+    return time.perf_counter() - started, stdout, usage.ru_utime + usage.ru_stime
 
 
 def job(project: Path, out: Path, shard: str, mode: str, bucket: str, env: dict) -> dict:
     """`sitegen build --shard` then `sitegen publish --shard`, timed apart; the publish report."""
     extra = ["--pages-only"] if mode == "pages" else []
-    built, _ = sitegen("build", "--site", str(project), "--out", str(out), "--shard", shard, "--quiet", *extra, env=env)
+    built, _, build_cpu = sitegen("build", "--site", str(project), "--out", str(out), "--shard", shard, "--quiet",
+                                  *extra, env=env)
     original = mark_publishable(out) if mode == "pages" else None
-    published, report = sitegen("publish", "--site", str(project), "--out", str(out), "--shard", shard, "--json",
-                                env={**env, "SITEGEN_PUBLISH_BUCKET": bucket})
+    published, report, publish_cpu = sitegen("publish", "--site", str(project), "--out", str(out), "--shard", shard,
+                                             "--json", env={**env, "SITEGEN_PUBLISH_BUCKET": bucket})
     if original is not None:  # a preview again: the next build may write over it
         (out / ".sitegen/last-build.json").write_text(original)
     report = json.loads(report)
     return {"build": built, "publish": published, "objects": report["uploaded"] + report["unchanged"],
-            "uploaded": report["uploaded"], "requests": report["requests"]}
+            "uploaded": report["uploaded"], "requests": report["requests"],
+            "build_cpu": build_cpu, "publish_cpu": publish_cpu}
 
 
 def mark_publishable(out: Path) -> str:
@@ -158,8 +163,9 @@ def main() -> None:
                 out = work / f"{mode}-shard-{index}"
                 for key in (index, (index, "again")):  # then a daily run, nothing new
                     figures[key] = f = job(project, out, shard, mode, bucket, env)
-                    print(f"  {mode}, shard {shard}{', again' if key != index else ''}: build {f['build']:.1f} s, "
-                          f"publish {f['publish']:.1f} s, {f['objects']:,} objects, {f['requests']:,} requests",
+                    print(f"  {mode}, shard {shard}{', again' if key != index else ''}: build {f['build']:.1f} s "
+                          f"(CPU {f['build_cpu']:.1f} s), publish {f['publish']:.1f} s (CPU of the client "
+                          f"{f['publish_cpu']:.1f} s), {f['objects']:,} objects, {f['requests']:,} requests",
                           flush=True)
             report(mode, args, figures, sizes)
     finally:
