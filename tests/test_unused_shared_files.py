@@ -225,6 +225,30 @@ def test_a_shard_that_links_to_a_file_again_while_shard_1_publishes_saves_it(tmp
     assert "unused" not in shared_manifest(s3, bucket)
 
 
+class Killed(Exception):
+    pass
+
+
+def test_a_shard_killed_before_its_pages_still_records_what_its_old_pages_link_to(tmp_path, settings, s3, bucket):
+    awards = {A: "card-x", B: "card-y", C: "card-z"}
+    publish_all(tmp_path, settings, awards, hours=0)
+    z = card("card-z")
+    shard_4 = write_shard(tmp_path, Shard(4, N), {**awards, C: "card-y"})  # C's new page will show y
+
+    def killed(line: str) -> None:
+        if line.startswith("  uploading"):  # intent recorded, C's old page (showing z) still up
+            raise Killed
+
+    with pytest.raises(Killed):
+        sync.publish(shard_4, settings, shard=Shard(4, N), now=T0 + dt.timedelta(hours=1), log=killed, retry=FAST)
+    for hours in (2, 100):
+        report = run(tmp_path / f"1-of-{N}", settings, SHARD_1, hours=hours)
+        assert report.waiting == [] and report.deleted == 0 and z in keys(s3, bucket)
+
+    run(shard_4, settings, Shard(4, N), hours=101)  # C's new page is up: z is no longer used
+    assert [w["key"] for w in run(tmp_path / f"1-of-{N}", settings, SHARD_1, hours=102).waiting] == [z]
+
+
 def test_another_shard_count_later_still_knows_what_every_partition_uses(tmp_path, settings, s3, bucket):
     awards = {A: "card-x", B: "card-y", C: "card-z"}
     publish_all(tmp_path, settings, awards, hours=0)  # partition 03 (C, card z) is shard 4's

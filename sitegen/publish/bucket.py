@@ -278,31 +278,37 @@ class Bucket:
         """What the pages of `partitions` link to among the shared files named by their bytes,
         as each one's last publish recorded it; `again`: listed anew, for what changed since
         the survey. A partition with a manifest but no (readable) record is `unknown`; one
-        without either has nothing in the bucket. Each distinct file is read once."""
+        without either has nothing in the bucket."""
         if again:
             listed = {key: item.etag for key, item in self.list_prefix(MANIFEST_DIR)[0].items()}
             self.state_files = {k: v for k, v in self.state_files.items() if not k.startswith(MANIFEST_DIR)} | listed
-        files = self.state_files
-        older = LEGACY_MANIFEST_KEY in files  # split by this publish: no partition has a record yet
-        unknown, by_etag = [], {}
+        recorded = self.recorded_uses(partitions)
+        older = LEGACY_MANIFEST_KEY in self.state_files  # split by this publish: no partition has a record yet
+        unknown = [name for name in partitions if recorded.get(name) is None
+                   and (name in recorded or older or self.has_manifest(name))]
+        entries: dict = {}
+        for uses in recorded.values():
+            entries.update(uses.entries if uses else {})
+        return Usage(entries, tuple(sorted(unknown)))
+
+    def has_manifest(self, partition: str) -> bool:
+        """Whether the listing holds a manifest of `partition` with something in it."""
+        empty = empty_manifest_etag(partition)
+        return self.state_files.get(manifest_key(partition), empty) != empty
+
+    def recorded_uses(self, partitions: Collection[str]) -> dict[str, Uses | None]:
+        """The `Uses` of each of `partitions` that has one as listed (None: unreadable). The
+        partitions of one shard have the same file, by its ETag: each distinct one is read once."""
+        by_etag: dict[str, list[str]] = {}
         for name in partitions:
-            etag = files.get(uses_key(name))
+            etag = self.state_files.get(uses_key(name))
             if etag is not None:
                 by_etag.setdefault(etag, []).append(name)
-            elif older or files.get(manifest_key(name), empty_manifest_etag(name)) != empty_manifest_etag(name):
-                unknown.append(name)
         to_read = sorted(etag for etag in by_etag if etag not in self.uses_read)
         for etag, uses in zip(to_read, self.in_parallel(lambda e: self.read_uses(by_etag[e][0]), to_read),
                               strict=True):
             self.uses_read[etag] = uses
-        entries: dict = {}
-        for etag, names in by_etag.items():
-            uses = self.uses_read[etag]
-            if uses is None:
-                unknown += names
-            else:
-                entries.update(uses.entries)
-        return Usage(entries, tuple(sorted(unknown)))
+        return {name: self.uses_read[etag] for etag, names in by_etag.items() for name in names}
 
     def read_uses(self, partition: str) -> Uses | None:
         """A partition's `Uses` file; None when it is gone or unreadable (what it uses is then not known)."""
@@ -312,9 +318,15 @@ class Bucket:
         except ValueError:
             return None
 
-    def write_uses(self, uses: dict[str, Uses]) -> None:
-        """Record what the pages of each partition link to, where it changed (by the listed ETag):
-        before the pages, so that no page in the bucket links to a file its record leaves out."""
+    def write_uses(self, uses: dict[str, Uses], *, widen: bool = False) -> None:
+        """Record what the pages of each partition link to, where it changed (by the listed ETag).
+        `widen`: with what the record held, as written before the pages go up (until they are,
+        the bucket holds pages of both); exactly, once they are: never a page in the bucket
+        that links to a file its record leaves out."""
+        if widen:
+            recorded = self.recorded_uses(uses)
+            uses = {name: Uses({**(recorded[name].entries if recorded.get(name) else {}), **each.entries})
+                    for name, each in uses.items()}
         changed = {}
         for name, each in uses.items():
             text = each.to_json()
@@ -323,10 +335,12 @@ class Bucket:
                 continue
             if listed is None and not each.entries and manifest_key(name) not in self.state_files:
                 continue  # nothing there, nothing used: no file
-            changed[name] = text
-        self.in_parallel(lambda item: self.put_state(uses_key(item[0]), item[1]), sorted(changed.items()))
-        self.state_files.update({uses_key(name): hashlib.md5(text.encode()).hexdigest()
-                                 for name, text in changed.items()})
+            changed[name] = each
+        self.in_parallel(lambda item: self.put_state(uses_key(item[0]), item[1].to_json()), sorted(changed.items()))
+        for name, each in changed.items():
+            etag = hashlib.md5(each.to_json().encode()).hexdigest()
+            self.state_files[uses_key(name)] = etag
+            self.uses_read[etag] = each
 
     def get(self, key: str) -> bytes | None:
         try:

@@ -99,8 +99,8 @@ class PublishReport:
         legacy = f", {self.foreign} not sitegen's (left alone)" if self.foreign else ""
         if self.kept:
             legacy += f", {self.kept} shared files kept for other shards' pages"
-        if self.uses_unknown:
-            legacy += f" (what partitions {_names(self.uses_unknown)} link to is not recorded)"
+            if self.uses_unknown:
+                legacy += f" (what partitions {_names(self.uses_unknown)} link to is not recorded)"
         if self.waiting:
             legacy += (f", {len(self.waiting)} unused shared files waiting to be deleted "
                        f"(from {min(w['deleted_from'] for w in self.waiting)})")
@@ -282,7 +282,7 @@ def _carry_out(bucket, target, plan: PublishPlan, manifests: dict[str, Manifest]
     # Note that order matters: intent first, so that whatever happens next, the
     # objects we are about to create are known to be ours, and the shared files our pages
     # are about to link to known to be used.
-    bucket.write_uses(uses)
+    bucket.write_uses(uses, widen=True)
     state = {name: manifest.copy() for name, manifest in manifests.items()}
     # The batch is kept by every partition whose paths it holds, or that held a leftover.
     holders = {name for name, part in plan.partitions.items() if part.stale} | {
@@ -315,6 +315,7 @@ def _carry_out(bucket, target, plan: PublishPlan, manifests: dict[str, Manifest]
                 state[name].objects.pop(key_id(key), None)
                 state[name].pending.pop(key_id(key), None)
                 state[name].unused.pop(key_id(key), None)
+    bucket.write_uses(uses)  # exactly: every page of these partitions in the bucket is the build's now
     if invalidation is not None:
         try:
             report.invalidation_id = bucket.invalidate(invalidation)
