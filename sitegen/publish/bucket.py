@@ -323,24 +323,24 @@ class Bucket:
         `widen`: with what the record held, as written before the pages go up (until they are,
         the bucket holds pages of both); exactly, once they are: never a page in the bucket
         that links to a file its record leaves out."""
-        if widen:
-            recorded = self.recorded_uses(uses)
-            uses = {name: Uses({**(recorded[name].entries if recorded.get(name) else {}), **each.entries})
-                    for name, each in uses.items()}
-        changed = {}
-        for name, each in uses.items():
-            text = each.to_json()
-            listed = self.state_files.get(uses_key(name))
-            if listed == hashlib.md5(text.encode()).hexdigest():
-                continue
-            if listed is None and not each.entries and manifest_key(name) not in self.state_files:
-                continue  # nothing there, nothing used: no file
-            changed[name] = each
+        changed = {name: each for name, each in uses.items() if self.uses_differ(name, each)}
+        if widen and changed:
+            recorded = self.recorded_uses(changed)
+            changed = {name: Uses({**(recorded[name].entries if recorded.get(name) else {}), **each.entries})
+                       for name, each in changed.items()}
+            changed = {name: each for name, each in changed.items() if self.uses_differ(name, each)}
         self.in_parallel(lambda item: self.put_state(uses_key(item[0]), item[1].to_json()), sorted(changed.items()))
         for name, each in changed.items():
             etag = hashlib.md5(each.to_json().encode()).hexdigest()
             self.state_files[uses_key(name)] = etag
             self.uses_read[etag] = each
+
+    def uses_differ(self, partition: str, uses: Uses) -> bool:
+        """Whether `uses` is not what the bucket holds (nothing used and no file is the same)."""
+        listed = self.state_files.get(uses_key(partition))
+        if listed is None:
+            return bool(uses.entries) or manifest_key(partition) in self.state_files
+        return listed != hashlib.md5(uses.to_json().encode()).hexdigest()
 
     def get(self, key: str) -> bytes | None:
         try:
