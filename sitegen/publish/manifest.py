@@ -118,7 +118,7 @@ class Manifest:
             "erased": sorted(self.erased),
         }
         if self.unused:  # only when not empty: the bytes of every other manifest stay as they were
-            data["unused"] = {k: _timestamp(since) for k, since in sorted(self.unused.items())}
+            data["unused"] = {k: timestamp(since) for k, since in sorted(self.unused.items())}
         return json.dumps(data, separators=(",", ":"), sort_keys=False) + "\n"
 
     @classmethod
@@ -192,7 +192,8 @@ def uses_key(partition: str) -> str:
     return f"{USES_DIR}/{partition}.json"
 
 
-def _timestamp(when: dt.datetime) -> str:
+def timestamp(when: dt.datetime) -> str:
+    """A moment as the manifest and the report write it: UTC, to the second."""
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

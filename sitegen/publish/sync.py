@@ -39,7 +39,7 @@ from sitegen.publish.bucket import (
     PublishTarget,
     RetryPolicy,
 )
-from sitegen.publish.manifest import Manifest, key_id
+from sitegen.publish.manifest import Manifest, key_id, timestamp
 from sitegen.publish.plan import (
     PHASE_NAMES,
     Grace,
@@ -396,7 +396,7 @@ def _fill_report(report: PublishReport, plan: PublishPlan, invalidation) -> None
     report.foreign = len(plan.foreign)
     report.kept = len(plan.kept)
     grace = plan.shared.grace.period if plan.shared.grace else dt.timedelta(0)
-    report.waiting = [{"key": key, "unused_since": _timestamp(since), "deleted_from": _timestamp(since + grace)}
+    report.waiting = [{"key": key, "unused_since": timestamp(since), "deleted_from": timestamp(since + grace)}
                       for key, since in sorted(plan.shared.waiting.items())]
     report.uses_unknown = list(plan.shared.uses_unknown)
     report.uploads = [{"key": u.obj.key, "reason": u.reason} for u in plan.uploads]
@@ -423,7 +423,7 @@ def _log_plan(log, target: PublishTarget, plan: PublishPlan, report: PublishRepo
             log(f"  upload {u.reason:<8} {u.obj.key}")
     unused = plan.shared.unused
     for key in plan.deletes:
-        log(f"  delete          {key}" + (f" (no page links to it since {_timestamp(unused[key])})"
+        log(f"  delete          {key}" + (f" (no page links to it since {timestamp(unused[key])})"
                                           if key in unused else ""))
     for entry in report.waiting:
         log(f"  unused          {entry['key']} (no page links to it since {entry['unused_since']}; "
@@ -437,10 +437,6 @@ def _log_plan(log, target: PublishTarget, plan: PublishPlan, report: PublishRepo
     for path in report.invalidation_paths:
         log(f"  invalidate      {path}")
     log(_plan_line(target, plan) + (f", {len(plan.foreign)} not sitegen's (left alone)"))
-
-
-def _timestamp(when: dt.datetime) -> str:
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _names(partitions: list[str]) -> str:
