@@ -92,6 +92,7 @@ class PublishSettings:
     endpoint_url: str | None = None
     cdn_distribution_id: str | None = None
     max_deletes: int = 100
+    unused_grace_hours: int = 72  # sharded: how long an unused share card or asset stays
     cache: CachePolicy = field(default_factory=CachePolicy)
 
 

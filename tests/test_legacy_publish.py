@@ -13,7 +13,7 @@ from s3server import bucket, moto_server, s3  # noqa: F401  (fixtures)
 from sitegen.commands.build import BuildOptions, build
 from sitegen.legacy.purge import purge_legacy
 from sitegen.model import PublishSettings
-from sitegen.publish.manifest import MANIFEST_DIR, key_id
+from sitegen.publish.manifest import MANIFEST_DIR, USES_DIR, key_id
 from sitegen.publish.sync import publish
 from sitegen.shards import Shard
 
@@ -38,7 +38,8 @@ def _objects(s3, bucket) -> dict[str, str]:
 
 
 def _manifests(s3, bucket) -> dict[str, dict]:
-    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=MANIFEST_DIR + "/").get("Contents", ())]
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=MANIFEST_DIR + "/").get("Contents", ())
+            if not item["Key"].startswith(USES_DIR + "/")]  # what each partition's pages link to
     return {key.rsplit("/", 1)[-1]: json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
             for key in keys}
 

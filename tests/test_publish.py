@@ -34,7 +34,7 @@ from s3server import (  # noqa: F401  (fixtures)
 from sitegen.errors import SitegenError
 from sitegen.load.config import load_site
 from sitegen.model import CachePolicy, PublishSettings
-from sitegen.publish.manifest import MANIFEST_DIR, manifest_key
+from sitegen.publish.manifest import MANIFEST_DIR, USES_DIR, manifest_key
 from sitegen.publish.plan import collapse_paths, invalidation_paths
 from sitegen.publish.sync import PublishTarget, RetryPolicy, publish, resolve_target
 from siteyml import write_site
@@ -144,8 +144,8 @@ def listing(s3, bucket: str, prefix: str = "") -> dict[str, dict]:
 
 
 def manifests(s3, bucket: str) -> dict[str, dict]:
-    """The publish manifest, partition by partition: key -> its JSON."""
-    keys = [k for k in listing(s3, bucket) if k.startswith(MANIFEST_DIR + "/")]
+    """The publish manifest, partition by partition: key -> its JSON (not what each partition uses)."""
+    keys = [k for k in listing(s3, bucket) if k.startswith(MANIFEST_DIR + "/") and not k.startswith(USES_DIR + "/")]
     return {k: json.loads(s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in keys}
 
 

@@ -154,6 +154,8 @@ PUBLISH_OPTIONS = {
                            env=ENV_PUBLISH_ENDPOINT_URL),
     "cdn_distribution_id": Option(str, "CloudFront distribution to invalidate.", env=ENV_CDN_DISTRIBUTION_ID),
     "max_deletes": Option(int, "Refuse a publish that would delete more objects than this.", default=100),
+    "unused_grace_hours": Option(int, "Sharded publishing: hours a share card or fingerprinted asset that no page "
+                                 "links to any more stays in the bucket before shard 1 deletes it.", default=72),
     "cache": Option(dict, "Cache-Control values by kind of object.", default={}),
 }
 CACHE_OPTIONS = {
@@ -559,8 +561,9 @@ def _publish(data: dict, check: _Checker, line: int | None, where: str = "publis
     if not isinstance(cache, CachePolicy):
         cache_options = CACHE_OPTIONS if inherited is None else _inheriting(CACHE_OPTIONS, inherited.cache, cache)
         cache = CachePolicy(**check.section(cache, cache_options, f"{where}.cache", _line(data, "cache")))
-    if values["max_deletes"] < 0:
-        check.problem(_line(data, "max_deletes"), f"{where}.max_deletes", "must be 0 or more")
+    for name in ("max_deletes", "unused_grace_hours"):
+        if values[name] < 0:
+            check.problem(_line(data, name), f"{where}.{name}", "must be 0 or more")
     prefix = normalise_prefix(values["prefix"])
     if prefix is None:
         check.invalid(data, where, "prefix", f"{values['prefix']!r} is not a plain folder path")

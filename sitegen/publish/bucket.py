@@ -3,7 +3,9 @@
 `Bucket` makes every request of a publish, each retried (botocore's standard mode, then
 ours per object operation) and counted. It lists the whole prefix in one pass, or a shard's
 own key ranges in parallel; reads and writes only the manifest partitions it is given, each
-only when it changed; and splits an older sitegen's single manifest into partitions.
+only when it changed; records what each partition's pages link to (`Uses`), and reads it
+back for the publish of the shared pages; and splits an older sitegen's single manifest
+into partitions.
 """
 
 from __future__ import annotations
@@ -35,12 +37,14 @@ from sitegen.publish.manifest import (
     MANIFEST_DIR,
     Manifest,
     PendingInvalidation,
+    Uses,
     empty_manifest_etag,
     key_id,
     manifest_key,
     split_legacy_manifest,
+    uses_key,
 )
-from sitegen.publish.plan import LocalObject, RemoteObject, Upload
+from sitegen.publish.plan import LocalObject, RemoteObject, Upload, Usage
 from sitegen.publish.scope import (
     CREDENTIAL_AREAS,
     DIGEST_AREAS,
@@ -137,6 +141,8 @@ class Bucket:
         self.multipart_threshold = multipart_threshold
         self.requests = _Counter()
         self.manifest_texts: dict[str, str] = {}  # each partition's manifest as last read or written
+        self.state_files: dict[str, str] = {}  # the manifest's files as last listed (or written): key -> ETag
+        self.uses_read: dict[str, Uses | None] = {}  # ETag -> the `Uses` file of that ETag (None: unreadable)
         self.session = boto3.session.Session()
         self.s3 = self.client("s3", region_name=target.region, endpoint_url=target.endpoint_url)
 
@@ -178,6 +184,7 @@ class Bucket:
         remote = self.list_scope(scope, local)
         files = {key: item.etag for key, item in remote.items() if key.startswith(STATE_DIR + "/")}
         remote = {k: v for k, v in remote.items() if not k.startswith(STATE_DIR + "/")}
+        self.state_files = files
         if LEGACY_MANIFEST_KEY in files:
             if scope.shared:
                 return remote, self.split_legacy(scope, remote, local, purged, dry_run=dry_run, log=log)
@@ -267,6 +274,74 @@ class Bucket:
         where = f"s3://{self.target.bucket}/{self.key(key)}"
         return Manifest(partition=partition) if body is None else Manifest.from_json(body, where, partition)
 
+    def read_usage(self, partitions: Collection[str], *, again: bool = False) -> Usage:
+        """What the pages of `partitions` link to among the shared files named by their bytes,
+        as each one's last publish recorded it; `again`: listed anew, for what changed since
+        the survey. A partition with a manifest but no (readable) record is `unknown`; one
+        without either has nothing in the bucket."""
+        if again:
+            listed = {key: item.etag for key, item in self.list_prefix(MANIFEST_DIR)[0].items()}
+            self.state_files = {k: v for k, v in self.state_files.items() if not k.startswith(MANIFEST_DIR)} | listed
+        recorded = self.recorded_uses(partitions)
+        older = LEGACY_MANIFEST_KEY in self.state_files  # split by this publish: no partition has a record yet
+        unknown = [name for name in partitions if recorded.get(name) is None
+                   and (name in recorded or older or self.has_manifest(name))]
+        entries: dict = {}
+        for uses in recorded.values():
+            entries.update(uses.entries if uses else {})
+        return Usage(entries, tuple(sorted(unknown)))
+
+    def has_manifest(self, partition: str) -> bool:
+        """Whether the listing holds a manifest of `partition` with something in it."""
+        empty = empty_manifest_etag(partition)
+        return self.state_files.get(manifest_key(partition), empty) != empty
+
+    def recorded_uses(self, partitions: Collection[str]) -> dict[str, Uses | None]:
+        """The `Uses` of each of `partitions` that has one as listed (None: unreadable). The
+        partitions of one shard have the same file, by its ETag: each distinct one is read once."""
+        by_etag: dict[str, list[str]] = {}
+        for name in partitions:
+            etag = self.state_files.get(uses_key(name))
+            if etag is not None:
+                by_etag.setdefault(etag, []).append(name)
+        to_read = sorted(etag for etag in by_etag if etag not in self.uses_read)
+        for etag, uses in zip(to_read, self.in_parallel(lambda e: self.read_uses(by_etag[e][0]), to_read),
+                              strict=True):
+            self.uses_read[etag] = uses
+        return {name: self.uses_read[etag] for etag, names in by_etag.items() for name in names}
+
+    def read_uses(self, partition: str) -> Uses | None:
+        """A partition's `Uses` file; None when it is gone or unreadable (what it uses is then not known)."""
+        body = self.get(uses_key(partition))
+        try:
+            return None if body is None else Uses.from_json(body)
+        except ValueError:
+            return None
+
+    def write_uses(self, uses: dict[str, Uses], *, widen: bool = False) -> None:
+        """Record what the pages of each partition link to, where it changed (by the listed ETag).
+        `widen`: with what the record held, as written before the pages go up (until they are,
+        the bucket holds pages of both); exactly, once they are: never a page in the bucket
+        that links to a file its record leaves out."""
+        changed = {name: each for name, each in uses.items() if self.uses_differ(name, each)}
+        if widen and changed:
+            recorded = self.recorded_uses(changed)
+            changed = {name: Uses({**(recorded[name].entries if recorded.get(name) else {}), **each.entries})
+                       for name, each in changed.items()}
+            changed = {name: each for name, each in changed.items() if self.uses_differ(name, each)}
+        self.in_parallel(lambda item: self.put_state(uses_key(item[0]), item[1].to_json()), sorted(changed.items()))
+        for name, each in changed.items():
+            etag = hashlib.md5(each.to_json().encode()).hexdigest()
+            self.state_files[uses_key(name)] = etag
+            self.uses_read[etag] = each
+
+    def uses_differ(self, partition: str, uses: Uses) -> bool:
+        """Whether `uses` is not what the bucket holds (nothing used and no file is the same)."""
+        listed = self.state_files.get(uses_key(partition))
+        if listed is None:
+            return bool(uses.entries) or manifest_key(partition) in self.state_files
+        return listed != hashlib.md5(uses.to_json().encode()).hexdigest()
+
     def get(self, key: str) -> bytes | None:
         try:
             return self.retrying(
@@ -280,15 +355,16 @@ class Bucket:
         """Write the manifests that changed since read or written: only this publish's partitions."""
         changed = {name: m.to_json() for name, m in manifests.items()}
         changed = {name: text for name, text in changed.items() if text != self.manifest_texts.get(name)}
-        self.in_parallel(lambda item: self.put_manifest(*item), sorted(changed.items()))
+        self.in_parallel(lambda item: self.put_state(manifest_key(item[0]), item[1]), sorted(changed.items()))
         self.manifest_texts.update(changed)
 
-    def put_manifest(self, partition: str, text: str) -> None:
+    def put_state(self, key: str, text: str) -> None:
+        """Write one of sitegen's own files (a manifest's partition, a `Uses`), never cached."""
         body = text.encode()
         self.retrying(
             lambda: self.s3.put_object(
                 Bucket=self.target.bucket,
-                Key=self.key(manifest_key(partition)),
+                Key=self.key(key),
                 Body=body,
                 ContentMD5=_b64md5(body),
                 ContentType="application/json",

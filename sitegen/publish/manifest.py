@@ -6,12 +6,17 @@ credential owns. Each shard's publish reads and writes only its own partitions, 
 shards of a run publish at the same time without a race. Objects are named by the SHA-256
 of their key, never by the key: the manifest must not list the learners.
 
+Beside each credential partition's manifest, `Uses` records the shared files named by their
+bytes (share cards, fingerprinted assets) that its pages may link to: what lets the publish
+of the shared pages, in a sharded run, delete those no page links to any more.
+
 An older sitegen kept one file for the whole bucket (version 1): `split_legacy_manifest`
 makes partitions of it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -26,6 +31,11 @@ MANIFEST_DIR = f"{STATE_DIR}/publish-manifest"
 LEGACY_MANIFEST_KEY = f"{STATE_DIR}/publish-manifest.json"  # version 1: one file for the bucket
 MANIFEST_FORMAT = "sitegen-publish-manifest"
 MANIFEST_VERSION = 2
+# What each credential partition's pages link to: <dir>/<partition>.json, beside its manifest.
+USES_DIR = f"{MANIFEST_DIR}/uses"
+USES_FORMAT = "sitegen-publish-uses"
+USES_VERSION = 1
+KEY_ID_NOTE = "sha256(key relative to the prefix), first 32 hex digits"
 LEGACY_MANIFEST_VERSION = 1
 ALL_PARTITIONS = tuple(partition_name(p) for p in range(PARTITIONS)) + (SHARED_PARTITION,)
 
@@ -80,29 +90,35 @@ class Manifest:
     # Purged credentials (by key_id of the ID) whose every old object version is gone.
     erased: set[str] = field(default_factory=set)
     partition: str = SHARED_PARTITION
+    # The shared partition only: shared files named by their bytes that no partition's pages
+    # link to (by key_id), and since when; deleted once unused for the grace period.
+    unused: dict[str, dt.datetime] = field(default_factory=dict)
 
     def entry(self, key: str) -> ManifestEntry | None:
         return self.objects.get(key_id(key))
 
     def copy(self) -> Manifest:
-        return Manifest(dict(self.objects), dict(self.pending), self.invalidation, set(self.erased), self.partition)
+        return Manifest(dict(self.objects), dict(self.pending), self.invalidation, set(self.erased), self.partition,
+                        dict(self.unused))
 
     @property
     def is_empty(self) -> bool:
-        return not (self.objects or self.pending or self.invalidation or self.erased)
+        return not (self.objects or self.pending or self.invalidation or self.erased or self.unused)
 
     def to_json(self) -> str:
         data = {
             "format": MANIFEST_FORMAT,
             "version": MANIFEST_VERSION,
             "partition": self.partition,
-            "key_id": "sha256(key relative to the prefix), first 32 hex digits",
+            "key_id": KEY_ID_NOTE,
             "objects": {k: e.to_json() for k, e in sorted(self.objects.items())},
             "pending": {k: e.to_json() for k, e in sorted(self.pending.items())},
             # Anyone who can read the bucket can read this: a retry invalidates the folders.
             "invalidation": None if self.invalidation is None else _stored(self.invalidation),
             "erased": sorted(self.erased),
         }
+        if self.unused:  # only when not empty: the bytes of every other manifest stay as they were
+            data["unused"] = {k: timestamp(since) for k, since in sorted(self.unused.items())}
         return json.dumps(data, separators=(",", ":"), sort_keys=False) + "\n"
 
     @classmethod
@@ -124,6 +140,7 @@ class Manifest:
                 else PendingInvalidation(str(inval["reference"]), [str(p) for p in inval["paths"]]),
                 erased={str(k) for k in data.get("erased", [])},
                 partition=partition,
+                unused={str(k): _parse_timestamp(v) for k, v in data.get("unused", {}).items()},
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SitegenError(
@@ -133,9 +150,58 @@ class Manifest:
             ) from None
 
 
+@dataclass
+class Uses:
+    """The shared files named by their bytes (share cards, fingerprinted assets) that one
+    credential partition's pages may link to, as its last publish recorded them
+    (`uses_key(partition)`): each with the entry the shard that has it in its build would
+    record, so that the publish of the shared pages can take it as sitegen's.
+
+    It lists too many rather than too few (over-listing only delays a delete; a file left
+    out could be deleted while a page links to it): every such file of the shard's build.
+    The file does not name its partition, so the partitions of one shard have the same
+    bytes, and the same ETag: the publish of the shared pages reads each distinct one once.
+    """
+
+    entries: dict[str, ManifestEntry] = field(default_factory=dict)  # key_id -> entry
+
+    def to_json(self) -> str:
+        data = {"format": USES_FORMAT, "version": USES_VERSION, "key_id": KEY_ID_NOTE,
+                "uses": {k: e.to_json() for k, e in sorted(self.entries.items())}}
+        return json.dumps(data, separators=(",", ":")) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Uses:
+        """Raises ValueError when the file is not one this sitegen reads."""
+        try:
+            data = json.loads(text)
+            if data.get("format") != USES_FORMAT or data.get("version") != USES_VERSION:
+                raise ValueError(f"not a {USES_FORMAT} version {USES_VERSION}")
+            return cls({str(k): ManifestEntry.from_json(v) for k, v in data["uses"].items()})
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(str(exc)) from None
+
+
 def manifest_key(partition: str) -> str:
     """Where a partition's manifest lives, relative to the prefix."""
     return f"{MANIFEST_DIR}/{partition}.json"
+
+
+def uses_key(partition: str) -> str:
+    """Where a credential partition's `Uses` lives, relative to the prefix."""
+    return f"{USES_DIR}/{partition}.json"
+
+
+def timestamp(when: dt.datetime) -> str:
+    """A moment as the manifest and the report write it: UTC, to the second."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_timestamp(text: str) -> dt.datetime:
+    when = dt.datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone")
+    return when
 
 
 def empty_manifest_etag(partition: str) -> str:

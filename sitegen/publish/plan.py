@@ -11,10 +11,15 @@ Three inputs, one plan:
 `make_plan` compares them by content, never by modification time, so a fresh CI
 checkout publishes nothing new; partition by partition, and only the partitions in the
 publish's `Scope`. `sync.py` carries the plan out.
+
+In a sharded publish, the shared files named by their bytes that the other shards' pages
+link to are known from what each partition's last publish recorded (`Usage`): one no page
+links to is deleted once it has stayed unused for a grace period.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import mimetypes
 import os
@@ -27,7 +32,7 @@ from urllib.parse import quote
 from sitegen.layout import PUBLISHED_DOT_FOLDERS, is_extensionless_json, is_page_alias, is_share_card, page_aliases
 from sitegen.legacy.paths import is_preserved_legacy_key
 from sitegen.model import CachePolicy
-from sitegen.publish.manifest import Manifest, ManifestEntry, PendingInvalidation, key_id
+from sitegen.publish.manifest import Manifest, ManifestEntry, PendingInvalidation, Uses, key_id
 from sitegen.publish.scope import (
     FINGERPRINTED_ASSET,
     Scope,
@@ -113,6 +118,26 @@ class Upload:
     reason: str  # "new", "changed" (bytes differ) or "headers" (Content-Type/Cache-Control differ)
 
 
+@dataclass(frozen=True)
+class Usage:
+    """The shared files named by their bytes that the pages of other shards' partitions link
+    to, as each partition's last publish recorded it (`Uses`)."""
+
+    entries: dict[str, ManifestEntry]  # key_id -> entry, as the shard that has the file records it
+    unknown: tuple[str, ...] = ()  # partitions with a manifest but no record of what they use
+
+
+@dataclass(frozen=True)
+class Grace:
+    """How long a shared file named by its bytes stays in the bucket once no page links to it."""
+
+    now: dt.datetime
+    period: dt.timedelta
+
+    def over(self, since: dt.datetime) -> bool:
+        return self.now - since >= self.period
+
+
 @dataclass
 class PublishPlan:
     uploads: list[Upload]
@@ -121,10 +146,28 @@ class PublishPlan:
     forgotten: list[str]  # key ids in the manifest whose objects are gone from bucket and build
     foreign: list[str]  # keys in the bucket that sitegen did not publish: never touched
     stale: list[str]  # keys whose cached copies are out of date (changed or deleted)
-    # Shared files named by their bytes that this shard's build lacks: other shards' pages
-    # may link to them, so a sharded publish never deletes them.
+    # Shared files named by their bytes that this shard's build lacks and that other shards'
+    # pages link to (or may: what they link to is not known), so a sharded publish keeps them.
     kept: list[str] = field(default_factory=list)
     partitions: dict[str, PublishPlan] = field(default_factory=dict)  # the plan of each partition
+    # The shared partition's, in a sharded publish: sitegen's shared files named by their bytes
+    # that no page links to -> since when. Those unused for the grace period (`retiring`) are
+    # in `deletes`; the others wait.
+    unused: dict[str, dt.datetime] = field(default_factory=dict)
+    retiring: list[str] = field(default_factory=list)
+    adopted: dict[str, ManifestEntry] = field(default_factory=dict)  # key_id -> entry: added by other shards
+    uses_unknown: tuple[str, ...] = ()  # partitions whose pages' links are not known: every such file kept
+    grace: Grace | None = None  # the clock `unused` was decided by
+
+    @property
+    def waiting(self) -> dict[str, dt.datetime]:
+        """Unused shared files still in their grace period -> since when no page links to them."""
+        return {k: since for k, since in self.unused.items() if k not in self.retiring}
+
+    @property
+    def shared(self) -> PublishPlan:
+        """The plan of the shared partition (an empty one when the publish does not look after it)."""
+        return self.partitions.get(SHARED_PARTITION) or PublishPlan(*([] for _ in range(6)))
 
     @property
     def changes_bucket(self) -> bool:
@@ -202,14 +245,17 @@ def _md5_and_size(path: Path) -> tuple[str, int]:
 
 
 def make_plan(local: list[LocalObject], remote: dict[str, RemoteObject], manifests: dict[str, Manifest],
-              scope: Scope) -> PublishPlan:
+              scope: Scope, usage: Usage | None = None, grace: Grace | None = None) -> PublishPlan:
     """Compare the build with the bucket listing and the manifests of the partitions in
     `scope`, partition by partition. No HEAD per object.
 
     Objects of partitions out of scope (other shards') are neither uploaded, deleted nor
     counted. A shard that does not publish the shared pages still adds the shared files
     named by their bytes that its pages link to (assets, share cards) when the bucket
-    lacks them, before its pages; shard 1 records them.
+    lacks them, before its pages (even one deleted a moment ago as unused: its next
+    publish adds it again). The publish of the shared pages of a sharded run decides
+    which of those files go by `usage` (what the other shards' partitions link to) and
+    `grace`; without `usage`, it keeps them all.
     """
     in_scope = set(scope.partitions)
     local_in: dict[str, list[LocalObject]] = defaultdict(list)
@@ -223,7 +269,8 @@ def make_plan(local: list[LocalObject], remote: dict[str, RemoteObject], manifes
     plans = {name: _plan_partition(local_in[name], remote_in[name], manifests.get(name) or Manifest(partition=name))
              for name in scope.partitions}
     if scope.sharded and SHARED_PARTITION in plans:
-        _keep_content_named(plans[SHARED_PARTITION])
+        _retire_unused(plans[SHARED_PARTITION], manifests.get(SHARED_PARTITION) or Manifest(), remote, usage,
+                       grace or Grace(dt.datetime.now(dt.UTC), dt.timedelta(0)))
     plan = PublishPlan(*([] for _ in range(6)), partitions=plans)
     for each in plans.values():
         for mine, theirs in ((plan.uploads, each.uploads), (plan.unchanged, each.unchanged),
@@ -260,14 +307,66 @@ def _remote_by_partition(local: list[LocalObject], remote: dict[str, RemoteObjec
     return grouped
 
 
-def _keep_content_named(plan: PublishPlan) -> None:
-    """Shard 1 alone cannot know which shared files named by their bytes the other shards'
-    pages still link to: it neither deletes them nor counts them as someone else's."""
-    plan.kept = sorted(k for k in plan.deletes + plan.foreign if is_content_named(k))
-    kept = set(plan.kept)
-    plan.deletes = [k for k in plan.deletes if k not in kept]
-    plan.foreign = [k for k in plan.foreign if k not in kept]
-    plan.stale = [k for k in plan.stale if k not in kept]
+def _retire_unused(plan: PublishPlan, manifest: Manifest, remote: dict[str, RemoteObject], usage: Usage | None,
+                   grace: Grace) -> None:
+    """The shared files named by their bytes that this shard's build lacks: the other shards'
+    pages may link to them. Those a partition's pages use are kept (and, when another shard
+    added them, recorded as sitegen's). One sitegen published that no page uses is deleted
+    once a publish before this one found it unused, at least the grace period ago: a shard
+    that links to it again meanwhile saves it. When what some partition uses is not known
+    (published by an older sitegen), every one is kept, and the clocks start again."""
+    candidates = sorted(k for k in plan.deletes + plan.foreign if is_content_named(k))
+    kept: list[str] = []
+    plan.grace = grace
+    if usage is None or usage.unknown:
+        kept, plan.uses_unknown = candidates, usage.unknown if usage else ()
+    else:
+        owned = set(manifest.objects) | set(manifest.pending)
+        for key in candidates:
+            kid = key_id(key)
+            if kid in usage.entries:
+                kept.append(key)
+                if kid not in owned and _same_bytes(remote[key], usage.entries[kid]):
+                    plan.adopted[kid] = usage.entries[kid]
+            elif kid in owned:  # else another tool's: left alone, counted as such
+                since = manifest.unused.get(kid)
+                plan.unused[key] = since or grace.now
+                if since is not None and grace.over(since):
+                    plan.retiring.append(key)
+    spared = set(kept) | set(plan.waiting)
+    plan.kept = kept
+    plan.deletes = [k for k in plan.deletes if k not in spared]
+    plan.foreign = [k for k in plan.foreign if k not in spared]
+    plan.stale = [k for k in plan.stale if k not in spared]
+
+
+def _same_bytes(remote: RemoteObject, entry: ManifestEntry) -> bool:
+    return remote.size == entry.size and remote.etag in (entry.md5, entry.effective_etag)
+
+
+def spare_used_again(plan: PublishPlan, usage: Usage) -> list[str]:
+    """The retiring files some partition links to again (a shard that started using one
+    while this publish ran): kept after all, and no longer unused. Those spared."""
+    shared = plan.shared
+    spared = [k for k in shared.retiring if usage.unknown or key_id(k) in usage.entries]
+    for each in (plan, shared):
+        each.deletes = [k for k in each.deletes if k not in spared]
+        each.kept = sorted(set(each.kept) | set(spared))
+    shared.retiring = [k for k in shared.retiring if k not in spared]
+    for key in spared:
+        shared.unused.pop(key, None)
+    return spared
+
+
+def partition_uses(local: list[LocalObject], scope: Scope) -> dict[str, Uses]:
+    """What the pages of each credential partition in `scope` may link to among the shared
+    files named by their bytes: every one in the build, for a partition with objects in it
+    (too many is safe: the build holds only those its pages use, of every partition it has);
+    nothing, for a partition without."""
+    entries = {key_id(obj.key): manifest_entry(obj, None) for obj in local
+               if obj.partition == SHARED_PARTITION and is_content_named(obj.key)}
+    built = {obj.partition for obj in local}
+    return {name: Uses(entries if name in built else {}) for name in scope.credential_partitions}
 
 
 def _plan_partition(local: list[LocalObject], remote: dict[str, RemoteObject], manifest: Manifest) -> PublishPlan:

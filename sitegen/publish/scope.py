@@ -51,6 +51,11 @@ class Scope:
     def credential_partitions(self) -> tuple[str, ...]:
         return tuple(p for p in self.partitions if p != SHARED_PARTITION)
 
+    @property
+    def others(self) -> tuple[str, ...]:
+        """The credential partitions other shards publish."""
+        return tuple(p for p in ALL_PARTITIONS if p not in self.partitions)
+
 
 def credential_partition(key: str) -> str | None:
     """The partition of an object named by its credential's UUID, from the key alone."""

@@ -1,8 +1,9 @@
 """`sitegen publish`: sync build/ to an S3 bucket by content, then invalidate the CDN.
 
 `publish()` reads top to bottom: check the build -> resolve the target -> list the bucket
-and read the manifest -> plan (`plan.py`) -> guard deletes -> record the intent
--> upload phase by phase (files, data, pages) -> record -> delete -> invalidate -> record.
+and read the manifest -> plan (`plan.py`) -> guard deletes -> record what the pages link to,
+and the intent -> upload phase by phase (files, data, pages) -> record -> delete -> invalidate
+-> record.
 
 Every step is safe to interrupt: the manifest in the bucket says what sitegen owns and what
 it was about to do, so running publish again finishes the job.
@@ -10,10 +11,13 @@ it was about to do, so running publish again finishes the job.
 With `shard` (K of N), publish looks only at the partitions of the manifest that shard
 owns (`sitegen.shards`): it lists, uploads, deletes and records only their objects, and
 invalidates only their paths, so the N shards publish at the same time without a race.
+Shard 1 also reads what the other partitions' pages link to among the shared files named
+by their bytes, and deletes those no page has linked to for `publish.unused_grace_hours`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
@@ -35,9 +39,10 @@ from sitegen.publish.bucket import (
     PublishTarget,
     RetryPolicy,
 )
-from sitegen.publish.manifest import Manifest, key_id
+from sitegen.publish.manifest import Manifest, key_id, timestamp
 from sitegen.publish.plan import (
     PHASE_NAMES,
+    Grace,
     PublishPlan,
     RemoteObject,
     collapse_paths,
@@ -47,10 +52,12 @@ from sitegen.publish.plan import (
     make_plan,
     manifest_entry,
     merge_invalidation,
+    partition_uses,
     scan_build,
+    spare_used_again,
 )
 from sitegen.publish.scope import Scope
-from sitegen.shards import Shard, partition_name, partition_of
+from sitegen.shards import SHARED_PARTITION, Shard, partition_name, partition_of
 
 LEGACY_SPLIT_WAIT = 900.0  # seconds a shard waits for shard 1 to split an older manifest
 
@@ -66,7 +73,11 @@ class PublishReport:
     unchanged: int = 0
     deleted: int = 0
     foreign: int = 0  # objects under the prefix that sitegen did not publish: left alone
-    kept: int = 0  # shared files named by their bytes, not in this shard's build: other shards' pages may use them
+    kept: int = 0  # shared files named by their bytes, not in this shard's build: other shards' pages use them
+    # Shared files named by their bytes that no page links to, in their grace period:
+    # {"key", "unused_since", "deleted_from"} (a sharded publish of the shared pages).
+    waiting: list[dict[str, str]] = field(default_factory=list)
+    uses_unknown: list[str] = field(default_factory=list)  # partitions whose links are not known: all kept
     requests: int = 0  # HTTP requests made, retries included
     distribution_id: str | None = None
     invalidation_paths: list[str] = field(default_factory=list)
@@ -88,6 +99,11 @@ class PublishReport:
         legacy = f", {self.foreign} not sitegen's (left alone)" if self.foreign else ""
         if self.kept:
             legacy += f", {self.kept} shared files kept for other shards' pages"
+            if self.uses_unknown:
+                legacy += f" (what partitions {_names(self.uses_unknown)} link to is not recorded)"
+        if self.waiting:
+            legacy += (f", {len(self.waiting)} unused shared files waiting to be deleted "
+                       f"(from {min(w['deleted_from'] for w in self.waiting)})")
         if self.legacy_erased:
             legacy += (f", {len(self.legacy_erased)} objects of purged legacy certificates "
                        f"{'to erase' if self.dry_run else 'erased'}")
@@ -197,6 +213,7 @@ def publish(
     purged: Collection[str] = (),
     shard: Shard | None = None,
     legacy_wait: float = LEGACY_SPLIT_WAIT,
+    now: dt.datetime | None = None,
 ) -> PublishReport:
     """Make the bucket hold exactly build/ (plus what sitegen never owned), changing only what differs.
 
@@ -204,6 +221,7 @@ def publish(
     invalidations; without it, paths are `/` + the full key. `purged`: credential IDs
     erased on request, whose old object versions must go too (once). `shard`: publish
     only that shard's objects (and, for shard 1, the shared ones), beside the others.
+    `now`: the clock of the grace period of unused shared files (tests set it).
     """
     build_dir = Path(build_dir)
     check_build(build_dir, allow_development_key=allow_development_key, shard=shard)
@@ -220,7 +238,10 @@ def publish(
     purged = sorted(u for u in purged if is_uuid(u))
     try:
         remote, manifests = bucket.survey(scope, local, purged, dry_run=dry_run, log=log, legacy_wait=legacy_wait)
-        plan = make_plan(local, remote, manifests, scope)
+        # What the other shards' pages link to, for the shared files named by their bytes.
+        usage = bucket.read_usage(scope.others) if scope.sharded and scope.shared else None
+        grace = Grace(now or dt.datetime.now(dt.UTC), dt.timedelta(hours=settings.unused_grace_hours))
+        plan = make_plan(local, remote, manifests, scope, usage, grace)
         url_base = _url_base(base_url, target.prefix)
         leftover = leftover_invalidation(list(manifests.values())) if target.distribution_id else None
         most = invalidation_limit(shard)
@@ -238,7 +259,8 @@ def publish(
             return report
         _guard_deletes(plan, limit)
         log(_plan_line(target, plan))
-        manifests = _carry_out(bucket, target, plan, manifests, invalidation, remote, report, log)
+        manifests = _carry_out(bucket, target, plan, manifests, invalidation, remote, report, log,
+                               partition_uses(local, scope), scope)
         if to_erase:
             _erase_old_versions(bucket, manifests, to_erase, published, log)
         # Purged legacy edX certificates: their old PDF and signature too (sitegen/legacy/bucket.py).
@@ -256,9 +278,11 @@ def _partition_of_uuid(uuid: str) -> str:
 
 
 def _carry_out(bucket, target, plan: PublishPlan, manifests: dict[str, Manifest], invalidation, remote, report,
-               log) -> dict[str, Manifest]:
+               log, uses, scope: Scope) -> dict[str, Manifest]:
     # Note that order matters: intent first, so that whatever happens next, the
-    # objects we are about to create are known to be ours.
+    # objects we are about to create are known to be ours, and the shared files our pages
+    # are about to link to known to be used.
+    bucket.write_uses(uses, widen=True)
     state = {name: manifest.copy() for name, manifest in manifests.items()}
     # The batch is kept by every partition whose paths it holds, or that held a leftover.
     holders = {name for name, part in plan.partitions.items() if part.stale} | {
@@ -267,6 +291,8 @@ def _carry_out(bucket, target, plan: PublishPlan, manifests: dict[str, Manifest]
         state[name].pending.update({key_id(u.obj.key): manifest_entry(u.obj, None) for u in part.uploads})
     for name in holders:
         state[name].invalidation = invalidation
+    if SHARED_PARTITION in state:
+        state[SHARED_PARTITION].unused = {key_id(k): since for k, since in plan.shared.unused.items()}
     bucket.write_manifests(state)  # only the partitions that changed
     for phase, name in enumerate(PHASE_NAMES):
         batch = plan.phase(phase)
@@ -279,6 +305,8 @@ def _carry_out(bucket, target, plan: PublishPlan, manifests: dict[str, Manifest]
     for name, part in plan.partitions.items():
         _adopt_confirmed(state[name], part, remote)
     bucket.write_manifests(state)
+    if plan.shared.retiring:
+        _spare_used_again(bucket, plan, scope, state, report, invalidation, log)
     if plan.deletes:
         log(f"  deleting {len(plan.deletes)}")
         bucket.delete(plan.deletes)
@@ -286,6 +314,8 @@ def _carry_out(bucket, target, plan: PublishPlan, manifests: dict[str, Manifest]
             for key in part.deletes:
                 state[name].objects.pop(key_id(key), None)
                 state[name].pending.pop(key_id(key), None)
+                state[name].unused.pop(key_id(key), None)
+    bucket.write_uses(uses)  # exactly: every page of these partitions in the bucket is the build's now
     if invalidation is not None:
         try:
             report.invalidation_id = bucket.invalidate(invalidation)
@@ -314,13 +344,29 @@ def _erase_old_versions(bucket: Bucket, manifests: dict[str, Manifest], uuids: l
     bucket.write_manifests(manifests)
 
 
+def _spare_used_again(bucket: Bucket, plan: PublishPlan, scope: Scope, state: dict[str, Manifest],
+                      report: PublishReport, invalidation, log) -> None:
+    """Just before deleting unused shared files, read again what the other partitions link
+    to: a shard that started to link to one since this publish began has recorded it by
+    now, before its pages went up. (One that records it after this is read finds the file
+    gone, and adds it again at its next publish.)"""
+    spared = spare_used_again(plan, bucket.read_usage(scope.others, again=True))
+    if spared:
+        log(f"  keeping {len(spared)} shared files a shard links to again")
+        for key in spared:
+            state[SHARED_PARTITION].unused.pop(key_id(key), None)
+        _fill_report(report, plan, invalidation)
+
+
 def _adopt_confirmed(state: Manifest, plan: PublishPlan, remote: dict[str, RemoteObject]) -> None:
     """Unchanged objects of build/ are sitegen's for sure now: ours already, pending from a
-    killed run, or added by another shard (a shared file named by its bytes)."""
+    killed run, or added by another shard (a shared file named by its bytes, found in the
+    build, or in what another partition's pages link to)."""
     for obj in plan.unchanged:
         kid = key_id(obj.key)
         state.objects[kid] = manifest_entry(obj, remote[obj.key].etag)
         state.pending.pop(kid, None)
+    state.objects.update(plan.adopted)
     for kid in plan.forgotten:
         state.objects.pop(kid, None)
         state.pending.pop(kid, None)
@@ -349,6 +395,10 @@ def _fill_report(report: PublishReport, plan: PublishPlan, invalidation) -> None
     report.deleted = len(plan.deletes)
     report.foreign = len(plan.foreign)
     report.kept = len(plan.kept)
+    grace = plan.shared.grace.period if plan.shared.grace else dt.timedelta(0)
+    report.waiting = [{"key": key, "unused_since": timestamp(since), "deleted_from": timestamp(since + grace)}
+                      for key, since in sorted(plan.shared.waiting.items())]
+    report.uses_unknown = list(plan.shared.uses_unknown)
     report.uploads = [{"key": u.obj.key, "reason": u.reason} for u in plan.uploads]
     report.deletes = list(plan.deletes)
     report.invalidation_paths = list(invalidation.paths) if invalidation else []
@@ -371,13 +421,27 @@ def _log_plan(log, target: PublishTarget, plan: PublishPlan, report: PublishRepo
     for phase in range(len(PHASE_NAMES)):
         for u in plan.phase(phase):
             log(f"  upload {u.reason:<8} {u.obj.key}")
+    unused = plan.shared.unused
     for key in plan.deletes:
-        log(f"  delete          {key}")
+        log(f"  delete          {key}" + (f" (no page links to it since {timestamp(unused[key])})"
+                                          if key in unused else ""))
+    for entry in report.waiting:
+        log(f"  unused          {entry['key']} (no page links to it since {entry['unused_since']}; "
+            f"deleted from {entry['deleted_from']})")
+    if report.uses_unknown:
+        log(f"  keep            {report.kept} shared files named by their bytes: what the pages of partitions "
+            f"{_names(report.uses_unknown)} link to is not recorded (published by an older sitegen); "
+            "each shard's next publish records it")
     for key in report.legacy_erased:
         log(f"  erase           {key} (every version: a purged legacy certificate)")
     for path in report.invalidation_paths:
         log(f"  invalidate      {path}")
     log(_plan_line(target, plan) + (f", {len(plan.foreign)} not sitegen's (left alone)"))
+
+
+def _names(partitions: list[str]) -> str:
+    shown = ", ".join(partitions[:8])
+    return shown + (f" and {len(partitions) - 8} more" if len(partitions) > 8 else "")
 
 
 def _describe(exc: Exception) -> str:
