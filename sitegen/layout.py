@@ -84,6 +84,7 @@ LAST_BUILD_FILE = f"{STATE_DIR}/last-build.json"
 RECORDS_CACHE_DIR = f"{STATE_DIR}/records"
 IN_PROGRESS_FILE = f"{STATE_DIR}/build-in-progress"
 LEGACY_URL_MAP_FILE = f"{STATE_DIR}/legacy-url-map.csv"  # lists verify_uuids: never published
+PUBLISH_DIGESTS_FILE = f"{STATE_DIR}/publish-digests.json"  # the MD5s publish read last time
 
 _PAGE_FILE = re.compile(r"credentials/([0-9a-f]{32})/index\.html")
 _PAGE_ALIAS = re.compile(r"(?:credentials|cert)/[0-9a-f]{32}/?")  # cert/: legacy verification pages

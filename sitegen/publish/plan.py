@@ -32,6 +32,7 @@ from urllib.parse import quote
 from sitegen.layout import PUBLISHED_DOT_FOLDERS, is_extensionless_json, is_page_alias, is_share_card, page_aliases
 from sitegen.legacy.paths import is_preserved_legacy_key
 from sitegen.model import CachePolicy
+from sitegen.publish.digests import Digests
 from sitegen.publish.manifest import Manifest, ManifestEntry, PendingInvalidation, Uses, key_id
 from sitegen.publish.scope import (
     FINGERPRINTED_ASSET,
@@ -216,6 +217,7 @@ def scan_build(build_dir: Path, cache: CachePolicy) -> list[LocalObject]:
     """Every object the bucket must hold, sorted by key; dot-files and `.sitegen/` are never
     included, `.well-known/` (the DID document) always is."""
     owners = digest_named_owners(build_dir)
+    digests = Digests(build_dir)
     objects: list[LocalObject] = []
     for dirpath, dirnames, filenames in os.walk(build_dir):
         top = Path(dirpath) == Path(build_dir)
@@ -227,7 +229,7 @@ def scan_build(build_dir: Path, cache: CachePolicy) -> list[LocalObject]:
             key = path.relative_to(build_dir).as_posix()
             if is_preserved_legacy_key(key):
                 continue  # an old edX PDF or signature: never uploaded over the original
-            md5, size = _md5_and_size(path)
+            md5, size = digests.md5_and_size(key, path)
             part = credential_partition(key) or (
                 partition_name(partition_of(owners[key])) if key in owners else SHARED_PARTITION)
             for k in (key, *page_aliases(key)):
@@ -235,13 +237,8 @@ def scan_build(build_dir: Path, cache: CachePolicy) -> list[LocalObject]:
                 objects.append(
                     LocalObject(k, path, md5, size, ctype, cache_control(k, cache), phase(ctype), part)
                 )
+    digests.save()
     return sorted(objects, key=lambda o: o.key)
-
-
-def _md5_and_size(path: Path) -> tuple[str, int]:
-    with path.open("rb") as f:
-        digest = hashlib.file_digest(f, "md5")
-        return digest.hexdigest(), f.tell()
 
 
 def make_plan(local: list[LocalObject], remote: dict[str, RemoteObject], manifests: dict[str, Manifest],
