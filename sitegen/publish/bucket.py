@@ -463,7 +463,8 @@ class Bucket:
         """Put one object; returns its ETag (without quotes)."""
         if obj.size > self.multipart_threshold:
             return self.upload_multipart(obj)
-        body = obj.path.read_bytes()
+        with open(obj.path, "rb") as f:
+            body = f.read()
         if hashlib.md5(body).hexdigest() != obj.md5:
             raise SitegenError(f"{obj.path}: changed while publishing: build again, then publish")
         response = self.retrying(
@@ -493,7 +494,7 @@ class Bucket:
         try:
             parts, whole = [], hashlib.md5()
             part_size = max(self.multipart_threshold, MIN_PART_SIZE)
-            with obj.path.open("rb") as f:
+            with open(obj.path, "rb") as f:
                 for number in itertools.count(1):
                     chunk = f.read(part_size)
                     if not chunk:

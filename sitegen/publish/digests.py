@@ -38,16 +38,13 @@ class Digests:
         self.known = _load(build_dir / PUBLISH_DIGESTS_FILE)
         self.seen: dict[str, list] = {}
 
-    def md5_and_size(self, key: str, path: Path) -> tuple[str, int]:
-        stat = os.stat(path)
+    def md5(self, key: str, path: str, stat: os.stat_result) -> str:
+        """The MD5 of the file at `path` (`key` in the build), whose stat is `stat`."""
         signature = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
         entry = self.known.get(key)
-        if entry is not None and tuple(entry[:4]) == signature:
-            md5 = entry[4]
-        else:
-            md5 = file_md5(path)
+        md5 = entry[4] if entry is not None and tuple(entry[:4]) == signature else file_md5(path)
         self.seen[key] = [*signature, md5]
-        return md5, stat.st_size
+        return md5
 
     def save(self) -> None:
         """Keep what this scan saw (and nothing else: a removed file's entry goes)."""
@@ -58,7 +55,7 @@ class Digests:
             pass  # a read-only build folder: the next publish reads every file again
 
 
-def file_md5(path: Path) -> str:
+def file_md5(path: str) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "md5").hexdigest()
 
