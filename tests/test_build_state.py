@@ -226,7 +226,8 @@ def test_a_state_entry_that_is_not_a_credential_id_is_never_used_as_a_path(copy_
     victim.write_text("keep me")
     state_file = out / ".sitegen" / "state.json"
     state = json.loads(state_file.read_text())
-    state["credentials"]["../../victim.txt"] = state["credentials"][ZOE]
+    zoe = next(row for row in state["credentials"] if row[0] == ZOE)  # [uuid, inputs, ...]
+    state["credentials"].append(["../../victim.txt", *zoe[1:]])
     state_file.write_text(json.dumps(state))
 
     result, report = build_json(sitegen, site, out)
