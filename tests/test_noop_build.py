@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -81,6 +82,42 @@ def test_an_edited_content_page_or_site_setting_renders_the_site_pages_again(sam
     report = build(sitegen, sample_site)
     assert "404.html" in report["site_files_updated"]
     assert "Renamed Verify" in (out / "404.html").read_text(encoding="utf-8")
+
+
+def test_a_new_theme_file_is_published_by_the_next_build(sample_site, sitegen):
+    build(sitegen, sample_site)
+    (sample_site / "themes/plain/static/robots.txt").write_text("User-agent: *\n")  # no page links it
+    report = build(sitegen, sample_site)
+    published = [path for path in report["site_files_updated"] if path.startswith("assets/robots.")]
+    assert len(published) == 1 and (sample_site / PREVIEW / published[0]).read_text() == "User-agent: *\n"
+
+
+@pytest.mark.slow
+def test_a_new_key_reaches_the_site_pages_at_once(sample_site, sitegen, no_signing_env, monkeypatch, tmp_path):
+    """New keys in the same place: site.yml and the environment say the same as before."""
+    from gpgkeys import stop_agent
+    from sitegen.vc import new_key, save_key
+
+    out, home, vc_key = tmp_path / "out", sample_site / ".dev-gnupg", tmp_path / "vc.key"
+    save_key(new_key(), vc_key)
+    monkeypatch.setenv("SITEGEN_VC_KEY_FILE", str(vc_key))
+    key_files = ("keys/index.html", "keys/signing-key.asc", ".well-known/did.json")
+
+    def signed_build() -> dict[str, bytes]:
+        result = sitegen("build", "--site", sample_site, "--out", out)
+        assert result.code == 0, result.err
+        return {path: (out / path).read_bytes() for path in key_files}
+
+    first = signed_build()  # no OpenPGP key configured: the development key, made in `home`
+    vc_key.unlink()
+    save_key(new_key(), vc_key)  # a new key of the verifiable credentials
+    second = signed_build()
+    assert second[".well-known/did.json"] != first[".well-known/did.json"]
+    stop_agent(home)
+    shutil.rmtree(home)  # and a new OpenPGP key, made by the next build
+    third = signed_build()
+    assert third["keys/index.html"] != second["keys/index.html"]
+    assert third["keys/signing-key.asc"] != second["keys/signing-key.asc"]
 
 
 def test_a_state_naming_files_outside_the_output_folder_is_never_trusted(sample_site, sitegen, tmp_path):
@@ -186,8 +223,9 @@ def test_a_damaged_record_cache_file_is_read_again(sample_site, tmp_path, damage
             columns["issued"][0] = 20260314
         elif damage == "name not text":
             columns["full_name"][0] = ["Mallory"]
-        else:
+        else:  # and its digests, which are counted apart
             columns["username"].pop()
+            data["digests"].pop()
         path.write_text(json.dumps(data), encoding="utf-8")
     again = load_credentials(site, tmp_path)
     assert len(again.new_entries) == len(read.new_entries)  # every file read again

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
-from sitegen.layout import STATE_FILE, is_site_path, is_uuid
+from sitegen.layout import CREDENTIAL_OUTPUTS, STATE_FILE, is_sha256, is_site_path, is_uuid
 from sitegen.memory import collector_paused
 from sitegen.write.files import write_atomic
 
@@ -235,7 +235,9 @@ def _credential_from_row(row: list) -> CredentialState:
         outputs = {}
         for at in range(OUTPUTS, len(row), STAMP_SIZE):
             kind, sha256, size, mtime_ns = row[at:at + STAMP_SIZE]
-            outputs[str(kind)] = OutputStamp(str(sha256), int(size), int(mtime_ns))
+            if kind not in CREDENTIAL_OUTPUTS or not is_sha256(sha256):  # a digest may name a file
+                raise ValueError("not an output this sitegen writes")
+            outputs[kind] = OutputStamp(sha256, int(size), int(mtime_ns))
         return CredentialState(str(row[INPUTS]), row[THEME_FILES], outputs, bool(row[UNCERTAIN]))
     except (ValueError, TypeError):  # a value the file should not hold: the entry vouches for nothing
         return CredentialState("", -1, {}, uncertain=True)
