@@ -44,6 +44,7 @@ from sitegen.load.content import ContentPage, load_content_pages
 from sitegen.load.project_files import input_folders, links_outside_the_project, site_images
 from sitegen.load.purge_list import PurgeList, load_purge_list
 from sitegen.load.record_cache import LoadedCredentials, load_credentials
+from sitegen.memory import unfreeze
 from sitegen.model import Site
 from sitegen.plan.build_plan import (
     BuildPlan,
@@ -127,8 +128,11 @@ def build_sites(options: BuildOptions) -> list[tuple[Site, BuildReport]]:
     """Build every site of the project (or the one `site_name` picks), each into its own
     folder. All inputs and signing keys are checked before anything is written."""
     sites = select_sites(load_sites(options.site_dir, options.base_url), options.site_name)
-    prepared = [_prepare(site, options) for site in sites]
-    return [(job.site, _build_site(job, options)) for job in prepared]
+    try:
+        prepared = [_prepare(site, options) for site in sites]
+        return [(job.site, _build_site(job, options)) for job in prepared]
+    finally:
+        unfreeze()
 
 
 def build(options: BuildOptions) -> BuildReport:
@@ -137,7 +141,10 @@ def build(options: BuildOptions) -> BuildReport:
     if len(sites) > 1:
         names = ", ".join(site.key for site in sites)
         raise SitegenError(f"site.yml declares several sites ({names}): name one with --site-name")
-    return _build_site(_prepare(sites[0], options), options)
+    try:
+        return _build_site(_prepare(sites[0], options), options)
+    finally:
+        unfreeze()
 
 
 def _prepare(site: Site, options: BuildOptions) -> _SiteBuild:
@@ -241,7 +248,8 @@ def _load_inputs(site: Site, cache_root: Path, signed: bool) -> tuple[list[Conte
         # Over every site's credentials, before they are shared out: whichever site or shard
         # a build makes, the same credential gets the same index.
         indexes.assign(loaded.credentials)
-    loaded.keep_only(site.owns)  # records are checked against every site, built by their own
+    if site.key:  # one of several sites: records are checked against every site, built by their own
+        loaded.keep_only(site.owns)
     return pages, loaded, frozenset(purge_list.uuids_of_site(site.key)), indexes
 
 

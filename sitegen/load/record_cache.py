@@ -148,7 +148,7 @@ def _credentials_from_columns(columns: dict, display: str) -> list[Credential]:
         raise ValueError("columns of different lengths")
     values = [read(columns[name]) for name, read in _COLUMNS.items()]
     files = [display if where is None else str(where) for where in columns["file"]]
-    sources = map(SourceLocation, files, map(_optional_int, columns["line"]))
+    sources = map(SourceLocation, files, _optional_ints(columns["line"]))
     return list(map(Credential._make, zip(*values, sources)))  # in Credential's field order
 
 
@@ -159,14 +159,20 @@ def _uuids(column: list) -> list:
 
 
 def _strings(column: list) -> list:
-    if not all(type(value) is str for value in column):
-        raise ValueError("not a string")
-    return column
+    return _of_types(column, str)
 
 
 def _optional_strings(column: list) -> list:
-    if not all(value is None or type(value) is str for value in column):
-        raise ValueError("not a string")
+    return _of_types(column, str, type(None))
+
+
+def _optional_ints(column: list) -> list:
+    return _of_types(column, int, type(None))
+
+
+def _of_types(column: list, *types: type) -> list:
+    if not set(map(type, column)).issubset(types):  # the types present, looked at in one pass in C
+        raise ValueError(f"not a {types[0].__name__}")
     return column
 
 
@@ -179,8 +185,15 @@ def _optional_dates(column: list) -> list:
 
 
 def _attributes(column: list) -> list:
-    return [tuple(Attribute(str(n), str(k), str(v)) for n, k, v in attributes) if attributes else ()
-            for attributes in column]
+    # Credentials of a course mostly have the same few (grades): each distinct list is made once.
+    made: dict[tuple, tuple[Attribute, ...]] = {}
+    result = []
+    for attributes in column:
+        key = tuple(map(tuple, attributes))
+        if key not in made:
+            made[key] = tuple(Attribute(str(n), str(k), str(v)) for n, k, v in key)
+        result.append(made[key])
+    return result
 
 
 # Credential's fields but its source (two columns, "file" and "line"), in Credential's order:

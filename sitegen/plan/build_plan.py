@@ -27,7 +27,10 @@ from sitegen.layout import (
 from sitegen.model import Credential, Site
 from sitegen.plan.state import (
     INPUTS,
+    MTIME_NS,
     OUTPUTS,
+    SHA256,
+    SIZE,
     STAMP_SIZE,
     THEME_FILES,
     UNCERTAIN,
@@ -191,12 +194,18 @@ class _OutputFiles:
 
     def __init__(self, out_dir: Path, kinds: tuple[str, ...]):
         self.kinds = list(kinds)  # in the order a saved entry lists them
-        self.files = []  # (kind, text before the name, text after it, where the entry holds a digest naming it)
-        for kind in kinds:
+        # (kind, text before the name, text after it, where a saved entry holds the digest
+        # that is the name (None: the name is the ID), where it holds the kind's stamp)
+        self.files = []
+        for position, kind in enumerate(kinds):
             before, after = output_file_parts(kind)
             named_by = CREDENTIAL_OUTPUTS[kind].named_by
-            digest_at = OUTPUTS + STAMP_SIZE * kinds.index(named_by) + 1 if named_by else None
-            self.files.append((kind, f"{out_dir}{os.sep}{before}", after, digest_at))
+            digest_at = _stamp_at(kinds.index(named_by)) + SHA256 if named_by else None
+            self.files.append((kind, f"{out_dir}{os.sep}{before}", after, digest_at, _stamp_at(position)))
+
+
+def _stamp_at(position: int) -> int:
+    return OUTPUTS + STAMP_SIZE * position
 
 
 def _check_outputs(uuid: str, saved: list, expected: _OutputFiles) -> tuple[str | None, dict]:
@@ -204,21 +213,22 @@ def _check_outputs(uuid: str, saved: list, expected: _OutputFiles) -> tuple[str 
     of outputs whose modification time moved while their bytes stayed the same). `saved`
     lists the outputs `expected` names, in its order."""
     restamped = {}
-    for (kind, before, after, digest_at), at in zip(expected.files, range(OUTPUTS, len(saved), STAMP_SIZE)):
-        name = uuid if digest_at is None else saved[digest_at]
-        if digest_at is not None and not is_sha256(name):  # a damaged entry: it names no file
+    for kind, before, after, digest_at, at in expected.files:
+        if digest_at is None:
+            path = before + uuid + after
+        elif is_sha256(saved[digest_at]):
+            path = before + saved[digest_at] + after
+        else:  # a damaged entry: it names no file
             return "missing", {}
-        path = before + name + after
         try:
             stat = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
             return "missing", {}
-        _, sha256, size, mtime_ns = saved[at:at + STAMP_SIZE]
-        if stat.st_size == size and stat.st_mtime_ns == mtime_ns:
+        if stat.st_size == saved[at + SIZE] and stat.st_mtime_ns == saved[at + MTIME_NS]:
             continue
-        if stat.st_size != size or _file_sha256(path) != sha256:
+        if stat.st_size != saved[at + SIZE] or _file_sha256(path) != saved[at + SHA256]:
             return "altered", {}
-        restamped[kind] = OutputStamp(sha256, stat.st_size, stat.st_mtime_ns)
+        restamped[kind] = OutputStamp(saved[at + SHA256], stat.st_size, stat.st_mtime_ns)
     return None, restamped
 
 

@@ -34,7 +34,8 @@ State = TypeVar("State")
 # A credential's entry in the file, a flat list: [uuid, inputs, theme_files, uncertain,
 # then kind, sha256, size, mtime_ns of each output, in the order they were written].
 INPUTS, THEME_FILES, UNCERTAIN, OUTPUTS = 1, 2, 3, 4
-STAMP_SIZE = 4  # items per output
+STAMP_SIZE = 4  # items per output: its kind, then at these offsets:
+SHA256, SIZE, MTIME_NS = 1, 2, 3
 
 
 class OutputStamp(NamedTuple):
@@ -116,7 +117,7 @@ class SavedCredentials(MutableMapping[str, CredentialState]):
             saved = self.saved(uuid)
             kinds = saved[OUTPUTS::STAMP_SIZE]
             if kind in kinds:
-                digest = saved[OUTPUTS + STAMP_SIZE * kinds.index(kind) + 1]
+                digest = saved[OUTPUTS + STAMP_SIZE * kinds.index(kind) + SHA256]
                 if isinstance(digest, str):
                     found.add(digest)
         return found
