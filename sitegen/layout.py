@@ -107,12 +107,27 @@ def is_sha256(value: object) -> bool:
     return isinstance(value, str) and SHA256_PATTERN.fullmatch(value) is not None
 
 
+def is_site_path(value: object) -> bool:
+    """A path inside the site, as the build names its files ("verify/index.html"): relative,
+    no "." or ".." part, nothing a file name must not hold."""
+    return (isinstance(value, str) and "\\" not in value and "\0" not in value
+            and all(part not in ("", ".", "..") for part in value.split("/")))
+
+
 def output_file(kind: str, uuid: str, sha256: str | None = None) -> str:
     """The file of output `kind` of the credential `uuid`, an ID already checked (the build
     state's IDs are, when it is read): a no-op build asks this for every output it stats."""
     if CREDENTIAL_OUTPUTS[kind].named_by and not is_sha256(sha256):
         raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
     return CREDENTIAL_OUTPUTS[kind].pattern.format(uuid=uuid, sha256=sha256)
+
+
+def output_file_parts(kind: str) -> tuple[str, str]:
+    """`output_file` of `kind` as the text before and after the credential's ID (or, for a
+    kind named by a digest, the SHA-256 that names it)."""
+    name = "{sha256}" if CREDENTIAL_OUTPUTS[kind].named_by else "{uuid}"
+    before, _, after = CREDENTIAL_OUTPUTS[kind].pattern.partition(name)
+    return before, after
 
 
 @dataclass(frozen=True)

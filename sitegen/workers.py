@@ -9,11 +9,9 @@ between processes and memory stays flat however many batches there are.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import signal
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Protocol, TypeVar
 
 Outcome = TypeVar("Outcome")
@@ -37,12 +35,20 @@ def run_tasks(job: Job[Outcome], batches: Iterable[list], jobs: int) -> Iterator
         for batch in batches:
             yield job.run(batch)
         return
+    yield from _run_in_pool(job, _chain(first, second, batches), jobs)
+
+
+def _run_in_pool(job: Job[Outcome], batches: Iterator[list], jobs: int) -> Iterator[Outcome]:
+    # Imported here: a build with nothing to do starts no pool, and loads none of it.
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
     # fork: workers inherit the loaded theme, fonts and signer instead of rebuilding them.
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                              initargs=(job, os.getpid())) as pool:
         pending = set()
-        for batch in _chain(first, second, batches):  # a bounded number in flight: memory stays flat
+        for batch in batches:  # a bounded number in flight: memory stays flat
             pending.add(pool.submit(_run_in_worker, batch))
             if len(pending) >= jobs * 2:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)

@@ -226,7 +226,8 @@ def test_a_state_entry_that_is_not_a_credential_id_is_never_used_as_a_path(copy_
     victim.write_text("keep me")
     state_file = out / ".sitegen" / "state.json"
     state = json.loads(state_file.read_text())
-    state["credentials"]["../../victim.txt"] = state["credentials"][ZOE]
+    zoe = next(row for row in state["credentials"] if row[0] == ZOE)  # [uuid, inputs, ...]
+    state["credentials"].append(["../../victim.txt", *zoe[1:]])
     state_file.write_text(json.dumps(state))
 
     result, report = build_json(sitegen, site, out)
@@ -236,3 +237,22 @@ def test_a_state_entry_that_is_not_a_credential_id_is_never_used_as_a_path(copy_
     from sitegen.plan.state import BuildState
 
     assert "../../victim.txt" not in BuildState.load(out).credentials
+
+
+def test_a_state_digest_naming_a_file_elsewhere_is_never_followed(copy_of_build, sitegen, tmp_path):
+    """The PDF's digest names its hash-index entry: one that is not a digest names no file."""
+    site, out = copy_of_build
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep me")
+    state_file = out / ".sitegen" / "state.json"
+    state = json.loads(state_file.read_text())
+    row = next(row for row in state["credentials"] if row[0] == ZOE)  # [uuid, inputs, ..., kind, sha256, size, mtime]
+    pdf, pdf_hash = (4 + 4 * row[4::4].index(kind) for kind in ("pdf", "pdf_hash"))
+    row[pdf + 1] = os.path.relpath(victim, out / "api/v1/pdf-sha256")
+    row[pdf_hash + 2], row[pdf_hash + 3] = victim.stat().st_size, victim.stat().st_mtime_ns  # as if it were
+    state_file.write_text(json.dumps(state))
+
+    result, report = build_json(sitegen, site, out)
+    assert result.code == 0, result.err
+    assert generated(report) == {ZOE: "missing"}
+    assert victim.read_bytes() == b"keep me"

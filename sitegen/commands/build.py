@@ -17,8 +17,8 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sitegen.commands.build_credentials import CredentialJob, CredentialOutcome, run_batches
 from sitegen.errors import InputProblems, Problem, SitegenError
 from sitegen.layout import (
     ASSETS_DIR,
@@ -33,6 +33,7 @@ from sitegen.layout import (
     SHARE_CARDS_DIR,
     VERIFY_PAGE,
     CredentialPaths,
+    is_sha256,
     share_card_path,
 )
 from sitegen.legacy.paths import OLD_PAGES, LegacyPaths
@@ -43,21 +44,31 @@ from sitegen.load.content import ContentPage, load_content_pages
 from sitegen.load.project_files import input_folders, links_outside_the_project, site_images
 from sitegen.load.purge_list import PurgeList, load_purge_list
 from sitegen.load.record_cache import LoadedCredentials, load_credentials
+from sitegen.memory import unfreeze
 from sitegen.model import Site
-from sitegen.plan.build_plan import BuildPlan, plan_build, site_settings_digest
-from sitegen.plan.state import BuildState, CredentialState
+from sitegen.plan.build_plan import (
+    BuildPlan,
+    file_stamp,
+    plan_build,
+    site_pages_digest,
+    site_pages_unchanged,
+    site_settings_digest,
+)
+from sitegen.plan.state import BuildState, CredentialState, SitePagesState
 from sitegen.plan.status_indexes import StatusIndexes, load_status_indexes
 from sitegen.progress import Progress
-from sitegen.render.badges import Badges
-from sitegen.render.credential import CredentialRenderer
-from sitegen.render.html import SigningFacts, content_page, keys_page, not_found_page, verify_page, withdrawn_page
-from sitegen.render.theme import Theme
+from sitegen.render.theme import RenderRecord, Theme
+from sitegen.render.view import SigningFacts
 from sitegen.report import BuildReport
 from sitegen.shards import Shard
 from sitegen.sign.gpg import Signer, locate_key
-from sitegen.sign.vc_key import VcKey
 from sitegen.write.credential import CredentialWriter
 from sitegen.write.files import OutputTree, remove_file, sweep_temporary_files
+
+if TYPE_CHECKING:  # rendering and signing are imported only by a build that renders or signs
+    from sitegen.commands.build_credentials import CredentialJob, CredentialOutcome
+    from sitegen.render.badges import Badges
+    from sitegen.sign.vc_key import VcKey
 
 log = logging.getLogger("sitegen")
 STATE_SAVE_INTERVAL = 20.0  # seconds between saves of the state during a long build
@@ -117,8 +128,11 @@ def build_sites(options: BuildOptions) -> list[tuple[Site, BuildReport]]:
     """Build every site of the project (or the one `site_name` picks), each into its own
     folder. All inputs and signing keys are checked before anything is written."""
     sites = select_sites(load_sites(options.site_dir, options.base_url), options.site_name)
-    prepared = [_prepare(site, options) for site in sites]
-    return [(job.site, _build_site(job, options)) for job in prepared]
+    try:
+        prepared = [_prepare(site, options) for site in sites]
+        return [(job.site, _build_site(job, options)) for job in prepared]
+    finally:
+        unfreeze()
 
 
 def build(options: BuildOptions) -> BuildReport:
@@ -127,7 +141,10 @@ def build(options: BuildOptions) -> BuildReport:
     if len(sites) > 1:
         names = ", ".join(site.key for site in sites)
         raise SitegenError(f"site.yml declares several sites ({names}): name one with --site-name")
-    return _build_site(_prepare(sites[0], options), options)
+    try:
+        return _build_site(_prepare(sites[0], options), options)
+    finally:
+        unfreeze()
 
 
 def _prepare(site: Site, options: BuildOptions) -> _SiteBuild:
@@ -135,10 +152,11 @@ def _prepare(site: Site, options: BuildOptions) -> _SiteBuild:
     _refuse_dangerous_output(site, out)
     _refuse_preview_over_publishable(out, options.preview)
     cache_root = out.parent if site.key else out  # one record cache for all sites of a project
-    pages, loaded, purged, indexes = _load_inputs(site, cache_root)  # bad input: InputProblems, nothing written
+    signed = not options.pages_only
+    pages, loaded, purged, indexes = _load_inputs(site, cache_root, signed)  # bad input: InputProblems, nothing written
     legacy = load_legacy_build(site, options.shard, cache_root / LEGACY_ROWS_DIR)  # a bad row: InputProblems too
-    signer = None if options.pages_only else _open_signer(site)  # a bad key: nothing written either
-    vc_key = None if options.pages_only else _open_vc_key(site)
+    signer = _open_signer(site) if signed else None  # a bad key: nothing written either
+    vc_key = _open_vc_key(site) if signed else None
     own = site.own_part() if site.key else site  # from here on, nothing of another site's
     return _SiteBuild(own, out, pages, loaded, purged, signer, vc_key, indexes, legacy)
 
@@ -170,29 +188,28 @@ def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
     plan = plan_build(job.loaded.credentials, job.loaded.record_digests, state, settings, theme.file_digest,
                       today, out, options.shard, signed=signer is not None, purged=job.purged)
     _restamp(plan, state)
-    badges = Badges(site, theme, job.indexes, job.vc_key)
     if job.vc_key is not None and (options.shard is None or options.shard.publishes_shared):
         job.indexes.save(site.root)  # new indexes, before any credential names them (see status_indexes.py)
-    credential_job = CredentialJob(CredentialRenderer(site, theme, signing, today, signer is not None, badges),
-                                   signer, CredentialWriter(tree))
-    _build_credentials(plan, state, credential_job, options, report, out)
-    _remove_credentials(plan.removed, state, credential_job.writer, report)
-    _erase_purged(plan.purged, state, credential_job.writer, theme, report)
+    writer = CredentialWriter(tree)
+    report.unchanged = plan.unchanged
+    if plan.to_build:
+        _build_credentials(plan, state, _credential_job(job, theme, signing, today, writer), options, report, out)
+    _remove_credentials(plan.removed, state, writer, report)
+    _erase_purged(plan.purged, state, writer, theme, report)
     report.legacy = build_legacy(job.legacy, theme, tree, report.pages_written, jobs=options.jobs,
                                  progress_stream=options.progress_stream)
     if not options.preview:
         _erase_purged_from_previews(site, plan.purged, job.legacy.purged_here)
-    shared_before = list(state.shared_pages)
+    shared_before = (list(state.shared_pages), state.site_pages)
     if options.shard is None or options.shard.publishes_shared:
-        _write_site_pages(theme, job.pages, signer, signing, state, tree, report,
-                          badges.site_files(job.loaded.credentials, today))
+        _write_site_pages(job, theme, signing, state, tree, report, today)
     else:  # the assets its pages link to: its publish adds those missing before its pages
         _write_theme_assets(theme, state, tree, report)
     if report.errors or state_was_lost:
         # A write that failed half-way, or entries of PDFs that no state remembers.
         _remove_unowned_pdf_hashes(state, tree)
     _remove_unused_share_cards(state, tree, report)
-    if report.generated or report.removed or plan.restamped or state.shared_pages != shared_before:
+    if report.generated or report.removed or plan.restamped or (state.shared_pages, state.site_pages) != shared_before:
         state.save(out)  # a no-op build does not even rewrite the state
     report.ok = not report.errors and not (report.legacy and report.legacy.errors)
     report.seconds = time.monotonic() - started
@@ -210,8 +227,8 @@ def _open_badges_problems(site: Site) -> list[Problem]:
                     "assertion, whose issuer must give an email address")]
 
 
-def _load_inputs(site: Site, cache_root: Path) -> tuple[list[ContentPage], LoadedCredentials, frozenset[str],
-                                                        StatusIndexes]:
+def _load_inputs(site: Site, cache_root: Path, signed: bool) -> tuple[list[ContentPage], LoadedCredentials,
+                                                                    frozenset[str], StatusIndexes]:
     """Content pages, this site's valid credentials and the IDs it must erase, or every
     problem found in the project's inputs at once."""
     problems = links_outside_the_project(site)
@@ -227,10 +244,12 @@ def _load_inputs(site: Site, cache_root: Path) -> tuple[list[ContentPage], Loade
     problems += loaded.problems + purge_list.problems + _purged_records(purge_list, loaded) + indexes.problems
     if problems:
         raise InputProblems(problems)
-    # Over every site's credentials, before they are shared out: whichever site or shard
-    # a build makes, the same credential gets the same index.
-    indexes.assign(loaded.credentials)
-    loaded.keep_only(site.owns)  # records are checked against every site, built by their own
+    if signed:  # only a signed build makes the verifiable credentials that name their index
+        # Over every site's credentials, before they are shared out: whichever site or shard
+        # a build makes, the same credential gets the same index.
+        indexes.assign(loaded.credentials)
+    if site.key:  # one of several sites: records are checked against every site, built by their own
+        loaded.keep_only(site.owns)
     return pages, loaded, frozenset(purge_list.uuids_of_site(site.key)), indexes
 
 
@@ -269,9 +288,28 @@ def _open_vc_key(site: Site) -> VcKey:
 
 def _vc_public_key(job: _SiteBuild) -> str:
     """The verifiable credentials' key, as the digest of what they are made from sees it."""
+    if job.vc_key is None:
+        return ""
     from sitegen.vc import public_key_multibase
 
-    return public_key_multibase(job.vc_key.key.public_key()) if job.vc_key else ""
+    return public_key_multibase(job.vc_key.key.public_key())
+
+
+def _badges(job: _SiteBuild, theme: Theme) -> Badges:
+    from sitegen.render.badges import Badges
+
+    return Badges(job.site, theme, job.indexes, job.vc_key)
+
+
+def _credential_job(job: _SiteBuild, theme: Theme, signing: SigningFacts, today: dt.date,
+                    writer: CredentialWriter) -> CredentialJob:
+    """What renders, signs and writes credentials, made only by a build that has some to
+    render: a no-op build never loads Jinja, WeasyPrint, the QR and signing libraries."""
+    from sitegen.commands.build_credentials import CredentialJob
+    from sitegen.render.credential import CredentialRenderer
+
+    renderer = CredentialRenderer(job.site, theme, signing, today, job.signer is not None, _badges(job, theme))
+    return CredentialJob(renderer, job.signer, writer)
 
 
 def _with_status_index(settings, indexes: StatusIndexes):
@@ -296,9 +334,8 @@ def _restamp(plan: BuildPlan, state: BuildState) -> None:
 
 def _build_credentials(plan: BuildPlan, state: BuildState, job: CredentialJob, options: BuildOptions,
                        report: BuildReport, out: Path) -> None:
-    report.unchanged = plan.unchanged
-    if not plan.to_build:
-        return
+    from sitegen.commands.build_credentials import run_batches
+
     # Note that order matters: the state says "uncertain" on disk before any file is rewritten.
     state.mark_uncertain(plan.reasons)
     state.save(out)
@@ -337,6 +374,10 @@ def _erase_purged(uuids: list[str], state: BuildState, writer: CredentialWriter,
                   report: BuildReport) -> None:
     """An erasure request: every file of the credential goes, and its URL answers that it
     is no longer available, with no personal data."""
+    if not uuids:
+        return
+    from sitegen.render.html import withdrawn_page
+
     for uuid in uuids:
         notice = withdrawn_page(theme, uuid).encode("utf-8")
         saved = state.credentials.pop(uuid, None)
@@ -382,43 +423,65 @@ def _remove_unowned_pdf_hashes(state: BuildState, tree: OutputTree) -> None:
 
 def _remove_unused_share_cards(state: BuildState, tree: OutputTree, report: BuildReport) -> None:
     """Cards no credential shows any more (its course renamed, its last learner revoked)."""
-    # Distinct digests first: a few hundred cards for 100k credentials, and this runs on
-    # every build, no-op builds included (every path of every credential took 0.8 s at 100k).
-    digests = {entry.outputs["share_image"].sha256 for entry in state.credentials.values()
-               if "share_image" in entry.outputs}
-    used = {share_card_path(digest) for digest in digests}
     try:
         with os.scandir(tree.path(SHARE_CARDS_DIR)) as entries:
-            unused = [f"{SHARE_CARDS_DIR}/{e.name}" for e in entries
-                      if e.is_file() and not e.name.startswith(".") and f"{SHARE_CARDS_DIR}/{e.name}" not in used]
+            cards = [f"{SHARE_CARDS_DIR}/{e.name}" for e in entries if e.is_file() and not e.name.startswith(".")]
     except FileNotFoundError:
         return
-    for path in unused:
-        tree.remove(path)
-        report.pages_written.append(path)  # a site file changed: publish deletes it
+    if not cards:  # a pages-only build: no card, and no need to look through every entry
+        return
+    # Distinct digests first: a few hundred cards for 100k credentials, and this runs on
+    # every build, no-op builds included (every path of every credential took 0.8 s at 100k).
+    used = {share_card_path(digest) for digest in state.credentials.digests("share_image") if is_sha256(digest)}
+    for path in cards:
+        if path not in used:
+            tree.remove(path)
+            report.pages_written.append(path)  # a site file changed: publish deletes it
 
 
-def _write_site_pages(theme: Theme, pages: list[ContentPage], signer: Signer | None, signing: SigningFacts,
-                      state: BuildState, tree: OutputTree, report: BuildReport, badge_files: dict[str, bytes]) -> None:
-    """Pages shared by the whole site; written only when their bytes change."""
-    files: dict[str, bytes] = dict(badge_files)
-    for page in pages:
-        files[page.output_path] = content_page(theme, page).encode("utf-8")
-    public_key = signer.public_key_armored() if signer else ""
-    if signer:
-        files[KEY_FILE] = public_key.encode("ascii")
-    files[KEYS_PAGE] = keys_page(theme, signing, public_key).encode("utf-8")
-    files[VERIFY_PAGE] = verify_page(theme, signing).encode("utf-8")
-    files[NOT_FOUND_PAGE] = not_found_page(theme).encode("utf-8")
-    for asset in theme.assets.values():
-        files[asset.published] = asset.source.read_bytes()
+def _write_site_pages(job: _SiteBuild, theme: Theme, signing: SigningFacts, state: BuildState, tree: OutputTree,
+                      report: BuildReport, today: dt.date) -> None:
+    """Pages shared by the whole site, and the status lists. The pages are rendered again only
+    when what they are made from changed or one of them is not as written, as a credential's
+    outputs (a no-op build renders none); files are written only when their bytes change."""
+    public_key = job.signer.public_key_armored() if job.signer else ""
+    assets = [asset.published for asset in theme.assets.values()]
+    digest = site_pages_digest(theme.site, job.pages, signing, public_key, _vc_public_key(job), assets)
+    # Made from every credential's status: not a site page, made by each signed build.
+    files = _badges(job, theme).status_lists(job.loaded.credentials, today) if job.vc_key else {}
+    pages, record = None, RenderRecord()
+    if not site_pages_unchanged(state.site_pages, digest, state, theme.file_digest, tree.root):
+        pages = _site_pages(job, theme, signing, public_key, record)
+        files.update(pages)
     for path, data in sorted(files.items()):
         if tree.write_if_changed(path, data):
             report.pages_written.append(path)
-    for path in sorted(set(state.shared_pages) - set(files)):
+    if pages is not None:
+        stamps = {path: file_stamp(tree.path(path)) for path in pages}
+        state.site_pages = SitePagesState(digest, state.theme_file_set_index(theme.file_digests(record)), stamps)
+    produced = set(files) | set(state.site_pages.stamps)
+    for path in sorted(set(state.shared_pages) - produced):
         tree.remove(path)  # a deleted content page or an old asset fingerprint
-    _remove_stale_assets(tree, {a.published for a in theme.assets.values()})
-    state.shared_pages = sorted(files)
+    _remove_stale_assets(tree, set(assets))
+    state.shared_pages = sorted(produced)
+
+
+def _site_pages(job: _SiteBuild, theme: Theme, signing: SigningFacts, public_key: str,
+                record: RenderRecord) -> dict[str, bytes]:
+    """Site path -> bytes of each site page; the theme files their render loads go to `record`."""
+    from sitegen.render.html import content_page, keys_page, not_found_page, verify_page
+
+    files = _badges(job, theme).site_files()
+    for page in job.pages:
+        files[page.output_path] = content_page(theme, page, record).encode("utf-8")
+    if job.signer:
+        files[KEY_FILE] = public_key.encode("ascii")
+    files[KEYS_PAGE] = keys_page(theme, signing, public_key, record).encode("utf-8")
+    files[VERIFY_PAGE] = verify_page(theme, signing, record).encode("utf-8")
+    files[NOT_FOUND_PAGE] = not_found_page(theme, record).encode("utf-8")
+    for asset in theme.assets.values():
+        files[asset.published] = asset.source.read_bytes()
+    return files
 
 
 def _write_theme_assets(theme: Theme, state: BuildState, tree: OutputTree, report: BuildReport) -> None:
@@ -432,6 +495,7 @@ def _write_theme_assets(theme: Theme, state: BuildState, tree: OutputTree, repor
         tree.remove(path)  # shared pages of a build when it was shard 1, or the whole site
     _remove_stale_assets(tree, set(files))
     state.shared_pages = sorted(files)
+    state.site_pages = None  # shard 1 renders the site pages, not this one
 
 
 def _remove_stale_assets(tree: OutputTree, current: set[str]) -> None:

@@ -6,11 +6,10 @@ written by the issuer, so its raw HTML is kept; only learner data is untrusted.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import markdown
 
 from sitegen.errors import Problem
 from sitegen.load.yamlsource import YamlSyntaxError, load_yaml
@@ -26,11 +25,19 @@ class ContentPage:
     slug: str  # "" for the home page
     title: str
     description: str
-    html: str
+    text: str  # its Markdown, after the front matter
 
     @property
     def output_path(self) -> str:
         return "index.html" if not self.slug else f"{self.slug}/index.html"
+
+    @functools.cached_property
+    def html(self) -> str:
+        """The text as HTML, made when the page is rendered: a build whose site pages are
+        unchanged never loads Markdown."""
+        import markdown
+
+        return markdown.markdown(self.text, extensions=["tables", "fenced_code", "toc", "attr_list", "sane_lists"])
 
 
 def load_content_pages(root: Path, content_dir: str = CONTENT_DIR) -> tuple[list[ContentPage], list[Problem]]:
@@ -65,9 +72,8 @@ def _read_page(root: Path, folder: Path, path: Path) -> tuple[ContentPage | None
         slug = ""
     elif slug.endswith("/index"):
         slug = slug[: -len("/index")]
-    html = markdown.markdown(body, extensions=["tables", "fenced_code", "toc", "attr_list", "sane_lists"])
     title = meta.get("title") or _first_heading(body) or slug.replace("-", " ").capitalize()
-    return ContentPage(display, slug, str(title), str(meta.get("description") or ""), html), []
+    return ContentPage(display, slug, str(title), str(meta.get("description") or ""), body), []
 
 
 def _split_front_matter(text: str, display: str):

@@ -22,14 +22,15 @@ from pathlib import Path
 
 from sitegen.errors import Problem
 from sitegen.layout import RECORDS_CACHE_DIR, is_uuid
-from sitegen.load.records import collector_paused, read_records, record_files
+from sitegen.load.records import read_records, record_files
 from sitegen.load.validate import duplicate_problems, future_problems, validate_record
+from sitegen.memory import collector_paused
 from sitegen.model import Attribute, Credential, Site, SourceLocation
 from sitegen.plan.build_plan import record_digest
 from sitegen.write.files import store_cache
 
 # Bumped whenever validation changes: an entry holds what the rules of its day let through.
-CACHE_FORMAT = b"sitegen-records-5\n"
+CACHE_FORMAT = b"sitegen-records-6\n"
 
 
 @dataclass
@@ -103,35 +104,35 @@ def _validation_context(site: Site) -> bytes:
     return hashlib.sha256(repr((courses, sorted(site.programs))).encode()).hexdigest().encode()
 
 
-# -- the cache file: JSON, one list per credential -------------------------------------
+# -- the cache file: JSON, one list per field ----------------------------------------
+# {"columns": {"uuid": [...], "username": [...], ..., "file": [...], "line": [...]},
+#  "digests": [...], "problems": [[file, line, field, message], ...]}
+# The n-th item of every column is the n-th credential's. Read a column at a time, each
+# checked and converted whole: a no-op build reads 100k credentials from here.
 
 
 def _entry_json(entry, display: str) -> bytes:
     credentials, digests, problems = entry
-    data = {
-        "credentials": [_credential_json(c, display) for c in credentials],
-        "digests": digests,
-        "problems": [[p.file, p.line, p.field, p.message] for p in problems],
-    }
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
-
-
-def _credential_json(c: Credential, display: str) -> list:
+    columns = {name: [getattr(c, name) for c in credentials] for name in _COLUMNS}
+    for name in ("issued", "expires", "revocation_date"):
+        columns[name] = [None if day is None else day.isoformat() for day in columns[name]]
+    columns["attributes"] = [[list(a) for a in attributes] for attributes in columns["attributes"]]
     # The source file is the record file, except for items of a paginated API export.
-    where = c.source.file if c.source and c.source.file != display else None
-    return [c.uuid, c.username, c.full_name, c.credential_type, c.status, c.issued.isoformat(),
-            c.course_id, c.program_id, c.certificate_type, c.expires.isoformat() if c.expires else None,
-            c.revocation_reason, [list(a) for a in c.attributes], where, c.source.line if c.source else None,
-            c.revocation_date.isoformat() if c.revocation_date else None]
+    columns["file"] = [c.source.file if c.source and c.source.file != display else None for c in credentials]
+    columns["line"] = [c.source.line if c.source else None for c in credentials]
+    data = {"columns": columns, "digests": digests,
+            "problems": [[p.file, p.line, p.field, p.message] for p in problems]}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
 def _cached(cache_dir: Path | None, key: str, display: str):
     if cache_dir is None:
         return None
     try:
-        data = json.loads((cache_dir / key).read_bytes().decode("utf-8", "surrogatepass"))
-        credentials = [_credential_from_json(item, display) for item in data["credentials"]]
-        digests = [str(d) for d in data["digests"]]
+        with collector_paused():  # 100k credentials are a million objects, and no cycle
+            data = json.loads((cache_dir / key).read_bytes().decode("utf-8", "surrogatepass"))
+            credentials = _credentials_from_columns(data["columns"], display)
+        digests = _strings(data["digests"])
         problems = [Problem(str(f), _optional_int(line), _optional_str(fld), str(message))
                     for f, line, fld, message in data["problems"]]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -141,21 +142,68 @@ def _cached(cache_dir: Path | None, key: str, display: str):
     return credentials, digests, problems
 
 
-def _credential_from_json(item: list, display: str) -> Credential:
-    (uuid, username, full_name, credential_type, status, issued, course_id, program_id,
-     certificate_type, expires, revocation_reason, attributes, where, line, revocation_date) = item
-    if not is_uuid(uuid):
+def _credentials_from_columns(columns: dict, display: str) -> list[Credential]:
+    count = len(columns["uuid"])
+    if not all(isinstance(columns[name], list) and len(columns[name]) == count for name in (*_COLUMNS, "file", "line")):
+        raise ValueError("columns of different lengths")
+    values = [read(columns[name]) for name, read in _COLUMNS.items()]
+    files = [display if where is None else str(where) for where in columns["file"]]
+    sources = map(SourceLocation, files, _optional_ints(columns["line"]))
+    return list(map(Credential._make, zip(*values, sources)))  # in Credential's field order
+
+
+def _uuids(column: list) -> list:
+    if not all(map(is_uuid, column)):
         raise ValueError("not a credential ID")
-    # Positional, in Credential's field order: a no-op build makes one per record.
-    return Credential(
-        uuid, str(username), str(full_name), str(credential_type), str(status), dt.date.fromisoformat(issued),
-        _optional_str(course_id), _optional_str(program_id), _optional_str(certificate_type),
-        dt.date.fromisoformat(expires) if expires is not None else None,
-        _optional_str(revocation_reason),
-        tuple(Attribute(str(n), str(k), str(v)) for n, k, v in attributes) if attributes else (),
-        dt.date.fromisoformat(revocation_date) if revocation_date is not None else None,
-        SourceLocation(display if where is None else str(where), _optional_int(line)),
-    )
+    return column
+
+
+def _strings(column: list) -> list:
+    return _of_types(column, str)
+
+
+def _optional_strings(column: list) -> list:
+    return _of_types(column, str, type(None))
+
+
+def _optional_ints(column: list) -> list:
+    return _of_types(column, int, type(None))
+
+
+def _of_types(column: list, *types: type) -> list:
+    if not set(map(type, column)).issubset(types):  # the types present, looked at in one pass in C
+        raise ValueError(f"not a {types[0].__name__}")
+    return column
+
+
+def _dates(column: list) -> list:
+    return list(map(dt.date.fromisoformat, column))
+
+
+def _optional_dates(column: list) -> list:
+    return [None if value is None else dt.date.fromisoformat(value) for value in column]
+
+
+def _attributes(column: list) -> list:
+    # Credentials of a course mostly have the same few (grades): each distinct list is made once.
+    made: dict[tuple, tuple[Attribute, ...]] = {}
+    result = []
+    for attributes in column:
+        key = tuple(map(tuple, attributes))
+        if key not in made:
+            made[key] = tuple(Attribute(str(n), str(k), str(v)) for n, k, v in key)
+        result.append(made[key])
+    return result
+
+
+# Credential's fields but its source (two columns, "file" and "line"), in Credential's order:
+# `_credentials_from_columns` makes each credential from them positionally.
+_COLUMNS = {
+    "uuid": _uuids, "username": _strings, "full_name": _strings, "credential_type": _strings, "status": _strings,
+    "issued": _dates, "course_id": _optional_strings, "program_id": _optional_strings,
+    "certificate_type": _optional_strings, "expires": _optional_dates, "revocation_reason": _optional_strings,
+    "attributes": _attributes, "revocation_date": _optional_dates,
+}
 
 
 def _optional_str(value) -> str | None:

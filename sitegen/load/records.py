@@ -18,9 +18,7 @@ YAML is for small hand-edited files.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
-import gc
 import json
 import re
 from collections.abc import Iterator
@@ -31,6 +29,7 @@ from typing import NamedTuple
 from sitegen.errors import Problem
 from sitegen.legacy.detect import is_legacy_export
 from sitegen.load.yamlsource import MAX_DEPTH, YamlSyntaxError, load_yaml
+from sitegen.memory import collector_paused
 from sitegen.model import SourceLocation
 
 RECORDS_DIR = "credentials_data"
@@ -290,21 +289,6 @@ def _read_json(path: Path, display: str) -> Iterator[RawRecord | Problem]:
         yield RawRecord(value, SourceLocation(display, _line_at(text, start)))
     else:
         raise _FileError(1, "must be a JSON object or a list of objects")
-
-
-@contextlib.contextmanager
-def collector_paused():
-    """Python's cycle collector off while a whole file is decoded, or its records checked.
-    Both make trees, never cycles, so the collector has nothing to find; but it would look,
-    again and again, through every object made so far (600k credentials are millions of
-    objects): a quarter of the time of loading a large file."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _json_list_items(text: str, start: int, display: str):

@@ -80,6 +80,9 @@ _IGNORABLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 def duplicate_problems(credentials: Iterable[Credential]) -> list[Problem]:
     """A UUID used twice, anywhere: both places are named."""
+    credentials = list(credentials)
+    if len({credential.uuid for credential in credentials}) == len(credentials):
+        return []  # as in most builds: one set of the IDs tells, without a look at each
     first_seen: dict[str, Credential] = {}
     problems = []
     for credential in credentials:
@@ -94,10 +97,11 @@ def duplicate_problems(credentials: Iterable[Credential]) -> list[Problem]:
 def future_problems(credentials: Iterable[Credential], today: dt.date) -> list[Problem]:
     """Issue dates after `today`: a certificate cannot be awarded before it is earned, and
     a signature made "in the future" would carry the build's clock instead (see sign/gpg.py)."""
+    late = [c for c in credentials if c.issued > today or (c.revocation_date is not None and c.revocation_date > today)]
     return [
         Problem(c.source.file, c.source.line, field,
                 f"{date.isoformat()} is in the future (today is {today.isoformat()}, UTC)")
-        for c in credentials
+        for c in late
         for field, date in (("issued", c.issued), ("revocation_date", c.revocation_date))
         if date is not None and date > today
     ]

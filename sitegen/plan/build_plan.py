@@ -16,9 +16,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen import __version__
-from sitegen.layout import CREDENTIAL_OUTPUTS, CREDENTIALS_DIR, expected_outputs, is_uuid, output_file
+from sitegen.layout import (
+    CREDENTIAL_OUTPUTS,
+    CREDENTIALS_DIR,
+    expected_outputs,
+    is_sha256,
+    is_uuid,
+    output_file_parts,
+)
 from sitegen.model import Credential, Site
-from sitegen.plan.state import BuildState, CredentialState, OutputStamp
+from sitegen.plan.state import (
+    INPUTS,
+    MTIME_NS,
+    OUTPUTS,
+    SHA256,
+    SIZE,
+    STAMP_SIZE,
+    THEME_FILES,
+    UNCERTAIN,
+    BuildState,
+    OutputStamp,
+    SitePagesState,
+)
 from sitegen.render.view import certificate_status
 from sitegen.shards import partition_of
 
@@ -48,31 +67,31 @@ def plan_build(credentials: list[Credential], record_digests: list[str], state: 
     plan = BuildPlan()
     fresh_sets = [set_is_fresh(files, theme_file_digest) for files in state.theme_file_sets]
     on_disk = _credential_folders(out_dir)
-    out_root = str(out_dir) + os.sep  # strings, not Paths: this runs for every output of every credential
+    expected = {has_pdf: _OutputFiles(out_dir, expected_outputs(signed=signed, has_pdf=has_pdf))
+                for has_pdf in (False, True)}
     wanted = set()
     for credential, record in zip(credentials, record_digests):
-        if shard and shard_of(credential.uuid, shard[1]) != shard[0]:
+        uuid = credential.uuid
+        if shard and shard_of(uuid, shard[1]) != shard[0]:
             continue
-        wanted.add(credential.uuid)
+        wanted.add(uuid)
         status = certificate_status(credential, today)
-        digest = inputs_digest(record, settings_digest(credential), status)
-        plan.inputs[credential.uuid] = digest
-        expected = expected_outputs(signed=signed, has_pdf=status != "revoked")
-        reason = _why_rebuild(state.credentials.get(credential.uuid), digest, fresh_sets, expected)
-        if reason is None:
-            reason, restamped = _check_outputs(out_root, credential.uuid, state.credentials[credential.uuid])
-            if restamped:
-                plan.restamped[credential.uuid] = restamped
+        digest = plan.inputs[uuid] = inputs_digest(record, settings_digest(credential), status)
+        reason, restamped = _why_rebuild(uuid, state.credentials.saved(uuid), digest, fresh_sets,
+                                         expected[status != "revoked"])
+        if restamped:
+            plan.restamped[uuid] = restamped
         if reason:
             plan.to_build.append(credential)
-            plan.reasons[credential.uuid] = reason
+            plan.reasons[uuid] = reason
         else:
-            plan.unchanged.append(credential.uuid)
+            plan.unchanged.append(uuid)
     mine = (lambda u: shard_of(u, shard[1]) == shard[0]) if shard else (lambda u: True)
     plan.purged = sorted(u for u in purged if mine(u))
     # A shard's output holds its own credentials only: those of other shards (N changed,
     # or a tree restored from another job's cache) go, or its publish would never see them.
-    plan.removed = sorted((set(state.credentials) | on_disk) - wanted - set(plan.purged))
+    gone = (set(state.credentials) | on_disk) - wanted - set(plan.purged)
+    plan.removed = sorted(u for u in gone if is_uuid(u))  # a folder's name is not trusted as an ID
     return plan
 
 
@@ -85,6 +104,37 @@ def inputs_digest(record: str, settings: str, status: str) -> str:
     # The status as of today is an input: an expiry date passing changes the page.
     text = f"{__version__}\0{record}\0{settings}\0{status}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def site_pages_digest(site: Site, pages: list, signing, public_key: str, vc_key: str, assets: list[str]) -> str:
+    """What the site's own pages (sitegen.plan.state.SitePagesState) are made from, but the
+    theme files their render loads (checked apart, as a credential's): all of site.yml, the
+    content pages, what they say of the keys, the published name of every asset (which holds
+    its digest), sitegen's version."""
+    text = repr((__version__, site, pages, signing, public_key, vc_key, sorted(assets)))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def site_pages_unchanged(saved: SitePagesState | None, digest: str, state: BuildState,
+                         theme_file_digest: Callable[[str], str], out_dir: Path) -> bool:
+    """Whether the site's own pages need no render: made from the same inputs and theme
+    files, and each of them on disk as it was written."""
+    if saved is None or saved.inputs != digest:
+        return False
+    if not (0 <= saved.theme_files < len(state.theme_file_sets)):
+        return False
+    if not set_is_fresh(state.theme_file_sets[saved.theme_files], theme_file_digest):
+        return False
+    return all(file_stamp(out_dir / path) == stamp for path, stamp in saved.stamps.items())
+
+
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """(size, modification time) of a file, or None when there is none."""
+    try:
+        stat = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return stat.st_size, stat.st_mtime_ns
 
 
 def site_settings_digest(site: Site, fingerprint: str | None, signed: bool,
@@ -120,44 +170,65 @@ def site_wide_settings(site: Site) -> tuple:
     return tuple((f.name, getattr(site, f.name)) for f in dataclasses.fields(site) if f.name not in per_subject)
 
 
-def _why_rebuild(saved: CredentialState | None, digest: str, fresh_sets: list[bool],
-                 expected: tuple[str, ...]) -> str | None:
+def _why_rebuild(uuid: str, saved: list | None, digest: str, fresh_sets: list[bool],
+                 expected: _OutputFiles) -> tuple[str | None, dict]:
+    """(why the credential is built again, or None; new stamps of outputs that were only touched)."""
     if saved is None:
-        return "new"
-    if saved.uncertain:
-        return "uncertain"  # a build that failed or died may have half-written it
-    if saved.inputs != digest:
-        return "changed"
-    if not (0 <= saved.theme_files < len(fresh_sets)) or not fresh_sets[saved.theme_files]:
-        return "theme"
-    if tuple(saved.outputs) != expected:
-        return "outputs"
-    return None
+        return "new", {}
+    if saved[UNCERTAIN]:
+        return "uncertain", {}  # a build that failed or died may have half-written it
+    if saved[INPUTS] != digest:
+        return "changed", {}
+    theme_files = saved[THEME_FILES]
+    if not (0 <= theme_files < len(fresh_sets)) or not fresh_sets[theme_files]:
+        return "theme", {}
+    if saved[OUTPUTS::STAMP_SIZE] != expected.kinds:
+        return "outputs", {}
+    return _check_outputs(uuid, saved, expected)
 
 
-def _check_outputs(out_root: str, uuid: str, saved: CredentialState) -> tuple[str | None, dict]:
+class _OutputFiles:
+    """The outputs a build expects of a credential, their files in pieces (`output_file_parts`),
+    so that checking every output of every credential of a no-op build names each file by
+    joining three strings."""
+
+    def __init__(self, out_dir: Path, kinds: tuple[str, ...]):
+        self.kinds = list(kinds)  # in the order a saved entry lists them
+        # (kind, text before the name, text after it, where a saved entry holds the digest
+        # that is the name (None: the name is the ID), where it holds the kind's stamp)
+        self.files = []
+        for position, kind in enumerate(kinds):
+            before, after = output_file_parts(kind)
+            named_by = CREDENTIAL_OUTPUTS[kind].named_by
+            digest_at = _stamp_at(kinds.index(named_by)) + SHA256 if named_by else None
+            self.files.append((kind, f"{out_dir}{os.sep}{before}", after, digest_at, _stamp_at(position)))
+
+
+def _stamp_at(position: int) -> int:
+    return OUTPUTS + STAMP_SIZE * position
+
+
+def _check_outputs(uuid: str, saved: list, expected: _OutputFiles) -> tuple[str | None, dict]:
     """("missing" or "altered", {}) when an output is not as written; else (None, new stamps
-    of outputs whose modification time moved while their bytes stayed the same).
-
-    Runs for every output of every credential of a no-op build: the files are named by
-    `output_file`, without a CredentialPaths checking the ID again for each."""
+    of outputs whose modification time moved while their bytes stayed the same). `saved`
+    lists the outputs `expected` names, in its order."""
     restamped = {}
-    for kind, stamp in saved.outputs.items():
-        named_by = CREDENTIAL_OUTPUTS[kind].named_by
-        naming = saved.outputs.get(named_by) if named_by else None
-        try:
-            path = out_root + output_file(kind, uuid, naming.sha256 if naming else None)
-        except ValueError:  # named by an output it does not have, or by a damaged digest
+    for kind, before, after, digest_at, at in expected.files:
+        if digest_at is None:
+            path = before + uuid + after
+        elif is_sha256(saved[digest_at]):
+            path = before + saved[digest_at] + after
+        else:  # a damaged entry: it names no file
             return "missing", {}
         try:
             stat = os.stat(path)
         except (FileNotFoundError, NotADirectoryError):
             return "missing", {}
-        if stat.st_size == stamp.size and stat.st_mtime_ns == stamp.mtime_ns:
+        if stat.st_size == saved[at + SIZE] and stat.st_mtime_ns == saved[at + MTIME_NS]:
             continue
-        if stat.st_size != stamp.size or _file_sha256(path) != stamp.sha256:
+        if stat.st_size != saved[at + SIZE] or _file_sha256(path) != saved[at + SHA256]:
             return "altered", {}
-        restamped[kind] = OutputStamp(stamp.sha256, stat.st_size, stat.st_mtime_ns)
+        restamped[kind] = OutputStamp(saved[at + SHA256], stat.st_size, stat.st_mtime_ns)
     return None, restamped
 
 
@@ -176,7 +247,6 @@ def set_is_fresh(files: dict[str, str], theme_file_digest: Callable[[str], str])
 def _credential_folders(out_dir: Path) -> set[str]:
     # One directory read, not a stat per credential: fast at 100k.
     try:
-        with os.scandir(out_dir / CREDENTIALS_DIR) as entries:
-            return {e.name for e in entries if is_uuid(e.name)}
+        return set(os.listdir(out_dir / CREDENTIALS_DIR))
     except FileNotFoundError:
         return set()

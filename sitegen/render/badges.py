@@ -101,8 +101,9 @@ class Badges:
 
     # -- per site ------------------------------------------------------------------------------
 
-    def site_files(self, credentials: Iterable[Credential], today: dt.date) -> dict[str, bytes]:
-        """The DID document and status lists (signed builds), issuers and badge classes."""
+    def site_files(self) -> dict[str, bytes]:
+        """Issuers and badge classes, and the DID document (signed builds): made from site.yml,
+        the theme's assets and the key alone."""
         files: dict[str, bytes] = {}
         for key in self.site.organizations:
             issuer = self._ob2_issuer(key)
@@ -114,11 +115,13 @@ class Badges:
         if self.issuer is not None:
             files[did_document_path(self.site.base_url)] = credential_json(
                 did_document(self.did, self.key.public_keys))
-            files.update(self._status_lists(list(credentials), today))
         return files
 
-    def _status_lists(self, credentials: list[Credential], today: dt.date) -> dict[str, bytes]:
-        """One signed list per MIN_ENTRIES indexes in use (at least one, so the URL answers)."""
+    def status_lists(self, credentials: Iterable[Credential], today: dt.date) -> dict[str, bytes]:
+        """The signed status lists (signed builds; none in others), one per MIN_ENTRIES indexes
+        in use (at least one, so the URL answers)."""
+        if self.issuer is None:
+            return {}
         lists: dict[int, set[int]] = {1: set()}
         issued: dict[int, dt.date] = {}
         for credential in credentials:

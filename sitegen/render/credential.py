@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from sitegen.layout import share_card_path
 from sitegen.model import Credential, Site
 from sitegen.render.badges import Badges
-from sitegen.render.html import SigningFacts, certificate_page, credential_json, pdf_hash_json
+from sitegen.render.html import certificate_page, credential_json, pdf_hash_json
 from sitegen.render.share_card import ShareCards
 from sitegen.render.theme import RenderRecord, Theme
-from sitegen.render.view import CertificateView, present
+from sitegen.render.view import CertificateView, SigningFacts, present
 from sitegen.vc import embedded
 
 

@@ -7,7 +7,6 @@ reaches HTML through Jinja's autoescaping, JSON through json.dumps, URLs through
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import jinja2
@@ -17,22 +16,7 @@ from sitegen.load.content import ContentPage
 from sitegen.model import Credential, Site
 from sitegen.render import qr
 from sitegen.render.theme import RenderRecord, Theme
-from sitegen.render.view import CertificateView
-
-
-@dataclass(frozen=True)
-class SigningFacts:
-    """What pages say about the signatures, without touching the key itself."""
-
-    fingerprint: str | None
-    development_key: bool
-
-    @classmethod
-    def of(cls, signer) -> SigningFacts:
-        """From a `sitegen.sign.gpg.Signer`, or None for a build without signatures."""
-        if signer is None:
-            return cls(None, False)
-        return cls(signer.fingerprint, signer.is_development_key)
+from sitegen.render.view import CertificateView, SigningFacts
 
 
 def certificate_page(theme: Theme, view: CertificateView, credential: Credential,
@@ -159,19 +143,19 @@ def pdf_hash_json(uuid: str) -> bytes:
     return (json.dumps({"uuid": uuid}) + "\n").encode("utf-8")
 
 
-def content_page(theme: Theme, page: ContentPage) -> str:
-    return theme.render("page.html", page.output_path, page=page)
+def content_page(theme: Theme, page: ContentPage, record: RenderRecord | None = None) -> str:
+    return theme.render("page.html", page.output_path, record=record, page=page)
 
 
-def keys_page(theme: Theme, signing: SigningFacts, public_key: str) -> str:
-    return theme.render("keys.html", KEYS_PAGE, fingerprint=signing.fingerprint,
+def keys_page(theme: Theme, signing: SigningFacts, public_key: str, record: RenderRecord | None = None) -> str:
+    return theme.render("keys.html", KEYS_PAGE, record=record, fingerprint=signing.fingerprint,
                         development_key=signing.development_key, public_key=public_key,
                         key_url=theme.site.base_url + KEY_FILE)
 
 
-def verify_page(theme: Theme, signing: SigningFacts) -> str:
+def verify_page(theme: Theme, signing: SigningFacts, record: RenderRecord | None = None) -> str:
     # The layout goes into the page as JSON: verify.js reads it instead of a copy of it.
-    return theme.render("verify.html", VERIFY_PAGE, fingerprint=signing.fingerprint,
+    return theme.render("verify.html", VERIFY_PAGE, record=record, fingerprint=signing.fingerprint,
                         development_key=signing.development_key, layout=verify_page_config())
 
 
@@ -180,7 +164,7 @@ def withdrawn_page(theme: Theme, uuid: str) -> str:
     return theme.render("withdrawn.html", CredentialPaths(uuid).page_file, uuid=uuid)
 
 
-def not_found_page(theme: Theme) -> str:
+def not_found_page(theme: Theme, record: RenderRecord | None = None) -> str:
     # Served from any depth, so its links must be absolute.
-    return theme.render("404.html", NOT_FOUND_PAGE)
+    return theme.render("404.html", NOT_FOUND_PAGE, record=record)
 

@@ -29,18 +29,21 @@ rendered once per key instead of once per learner: `SharedParts`.
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from sitegen.layout import ASSETS_DIR, site_links
 from sitegen.load.project_files import site_images
 from sitegen.model import Credential, Site
+
+if TYPE_CHECKING:
+    import jinja2
 
 _used: contextvars.ContextVar[set | None] = contextvars.ContextVar("sitegen_used", default=None)
 # True while a shared part renders: its links climb to the site root, so that they are the
@@ -67,33 +70,23 @@ class RenderRecord:
         self.assets |= other.assets
 
 
-class _RecordingEnvironment(jinja2.Environment):
-    # Called for every template lookup, cached or not: `extends`, `include`, `import`.
-    def _load_template(self, name, globals):
-        # Misses count too: a new override template must rebuild what it now overrides.
-        _record((("template", name),))
-        return super()._load_template(name, globals)
-
-
 class Theme:
     def __init__(self, site: Site):
         self.site = site
         self.templates_dir = site.theme_dir / "templates"
         self.static_dir = site.theme_dir / "static"
-        self.env = _RecordingEnvironment(
-            loader=jinja2.FileSystemLoader(str(self.templates_dir)),
-            autoescape=True,  # every template, whatever its extension: names are untrusted
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            auto_reload=False,  # one environment per build: no stat() per template per page
-        )
-        self.env.filters["tojson_safe"] = _tojson_safe
         self.assets = _collect_assets(self.static_dir, site)
         self._template_digests: dict[str, str] = {}
         self._site_paths = SimpleNamespace(**site_links())
         self._chosen: dict[tuple[str, ...], tuple[jinja2.Template, tuple[str, ...]]] = {}
         self.shared_parts = SharedParts(check_every_use=os.environ.get("SITEGEN_CHECK_SHARED") == "1")
+
+    @functools.cached_property
+    def env(self) -> jinja2.Environment:
+        """Made when a first page is rendered (sitegen/render/environment.py)."""
+        from sitegen.render.environment import theme_environment
+
+        return theme_environment(self.templates_dir, lambda name: _record((("template", name),)))
 
     # -- rendering ---------------------------------------------------------------
 
@@ -196,7 +189,7 @@ class Theme:
         try:
             return self.assets[name]
         except KeyError:
-            raise jinja2.TemplateRuntimeError(f"asset not found: {name!r}") from None
+            raise _template_error(f"asset not found: {name!r}") from None
 
 
 class SharedParts:
@@ -229,7 +222,7 @@ class SharedParts:
         if part is None:
             self._parts[full_key] = _Part(output, used)
         elif output != part.output:
-            raise jinja2.TemplateRuntimeError(
+            raise _template_error(
                 f"a shared part of {Path(code.co_filename).name} (key {key[2:]!r}) differs between two "
                 "pages with the same key: it shows something its key does not name, such as a "
                 "learner's data. Add that to the key or move it out of the shared block.")
@@ -325,12 +318,9 @@ def _asset_for(path: Path, rel: str) -> Asset:
     return Asset(source=path, published=published, digest=digest)
 
 
-def _tojson_safe(value) -> jinja2.utils.markupsafe.Markup:
-    """JSON for a <script> block: `<`, `>`, `&` and line separators escaped."""
-    import json
+def _template_error(message: str) -> Exception:
+    """An error in a template, as Jinja reports its own (only ever raised while rendering,
+    when Jinja is loaded)."""
+    import jinja2
 
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(raw, escaped)
-    return jinja2.utils.markupsafe.Markup(text)
+    return jinja2.TemplateRuntimeError(message)

@@ -181,3 +181,18 @@ def _signatories(subject, site: Site) -> tuple[SignatoryView, ...]:
     return tuple(
         SignatoryView(s.name, s.title, s.organization, s.signature_image) for s in chosen
     )
+
+
+@dataclass(frozen=True)
+class SigningFacts:
+    """What pages say about the signatures, without touching the key itself."""
+
+    fingerprint: str | None
+    development_key: bool
+
+    @classmethod
+    def of(cls, signer) -> SigningFacts:
+        """From a `sitegen.sign.gpg.Signer`, or None for a build without signatures."""
+        if signer is None:
+            return cls(None, False)
+        return cls(signer.fingerprint, signer.is_development_key)

@@ -28,15 +28,16 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-
-import gnupg
+from typing import TYPE_CHECKING, Protocol
 
 from sitegen.errors import SitegenError
 from sitegen.load.config import ENV_SIGNING_KEY as KEY_ENV
 from sitegen.model import SigningSettings
 from sitegen.sign import openpgp
 from sitegen.sign.agent import AgentError, AgentKey, AgentSigner, agent_socket
+
+if TYPE_CHECKING:
+    import gnupg
 
 log = logging.getLogger("sitegen")
 
@@ -102,6 +103,8 @@ def locate_key(settings: SigningSettings, project_root: Path) -> KeyLocation:
 def open_gpg(home: Path, gpg_binary: str = "gpg", *, create: bool = False,
              extra_options: tuple[str, ...] = ()) -> gnupg.GPG:
     """python-gnupg around the real gpg binary, working in `home`."""
+    import gnupg  # here: a build that signs nothing (pages only) never loads it
+
     if shutil.which(gpg_binary) is None:
         raise SitegenError(
             f"gpg not found ({gpg_binary!r} is not on PATH): install the Debian package gnupg"

@@ -1,0 +1,241 @@
+"""A no-op build renders nothing and loads no renderer, yet misses nothing (issue 13).
+
+What makes it fast is what it skips: the site pages whose inputs did not change, the
+template, PDF and signing libraries, an object per entry of the state and the record
+cache. Each test here makes sure a skip never hides a change, and that build/, restored
+from a shared CI cache, is read as data: what it says is checked, never trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import output_files
+
+PREVIEW = "build/.preview"  # where pages-only builds go
+ZOE = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"  # awards.csv, line 2
+RENDERERS = ("jinja2", "markdown", "weasyprint", "cryptography", "gnupg", "qrcode", "PIL")
+
+
+def build(sitegen, site, *extra) -> dict:
+    result = sitegen("build", "--site", site, "--pages-only", "--json", *extra)
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def generated(report) -> set[str]:
+    return {u for u, c in report["credentials"].items() if c["state"] == "generated"}
+
+
+def renderers_loaded_by_a_build(site) -> list[str]:
+    """The rendering libraries a pages-only build of `site`, in a process of its own, loads."""
+    code = ("import sys; from sitegen.cli import main; "
+            f"code = main(['build', '--site', {str(site)!r}, '--pages-only', '--quiet']); "
+            f"print(code, [m for m in {RENDERERS!r} if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    status, loaded = done.stdout.splitlines()[-1].split(" ", 1)
+    assert status == "0", done.stderr
+    return json.loads(loaded.replace("'", '"'))
+
+
+def test_a_no_op_build_loads_no_renderer(sample_site):
+    renderers_loaded_by_a_build(sample_site)
+    assert renderers_loaded_by_a_build(sample_site) == []
+    csv = sample_site / "credentials_data/awards.csv"
+    csv.write_text(csv.read_text(encoding="utf-8").replace("Zoë", "Zoé"), encoding="utf-8")
+    assert "jinja2" in renderers_loaded_by_a_build(sample_site)  # what has changed is rendered
+
+
+def test_a_site_page_deleted_or_edited_by_hand_is_written_again(sample_site, sitegen):
+    build(sitegen, sample_site)
+    out = sample_site / PREVIEW
+    clean = output_files(out)
+    (out / "404.html").unlink()
+    verify = out / "verify/index.html"
+    verify.write_bytes(verify.read_bytes().replace(b"<main", b"<mine", 1))  # the same size
+    asset = next(path for path in (out / "assets").rglob("*") if path.is_file())
+    asset.unlink()
+
+    report = build(sitegen, sample_site)
+    assert {"404.html", "verify/index.html", asset.relative_to(out).as_posix()} <= set(report["site_files_updated"])
+    assert output_files(out) == clean
+    assert build(sitegen, sample_site)["site_files_updated"] == []  # and vouched for again
+
+
+def test_an_edited_content_page_or_site_setting_renders_the_site_pages_again(sample_site, sitegen):
+    build(sitegen, sample_site)
+    out = sample_site / PREVIEW
+    page = sample_site / "content/how-to-verify.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nA paragraph added today.\n", encoding="utf-8")
+    assert build(sitegen, sample_site)["site_files_updated"] == ["how-to-verify/index.html"]
+    assert "A paragraph added today." in (out / "how-to-verify/index.html").read_text(encoding="utf-8")
+
+    site_yml = sample_site / "site.yml"
+    site_yml.write_text(site_yml.read_text(encoding="utf-8").replace("name: Sample Verify", "name: Renamed Verify"),
+                        encoding="utf-8")
+    report = build(sitegen, sample_site)
+    assert "404.html" in report["site_files_updated"]
+    assert "Renamed Verify" in (out / "404.html").read_text(encoding="utf-8")
+
+
+def test_a_new_theme_file_is_published_by_the_next_build(sample_site, sitegen):
+    build(sitegen, sample_site)
+    (sample_site / "themes/plain/static/robots.txt").write_text("User-agent: *\n")  # no page links it
+    report = build(sitegen, sample_site)
+    published = [path for path in report["site_files_updated"] if path.startswith("assets/robots.")]
+    assert len(published) == 1 and (sample_site / PREVIEW / published[0]).read_text() == "User-agent: *\n"
+
+
+@pytest.mark.slow
+def test_a_new_key_reaches_the_site_pages_at_once(sample_site, sitegen, no_signing_env, monkeypatch, tmp_path):
+    """New keys in the same place: site.yml and the environment say the same as before."""
+    from gpgkeys import stop_agent
+    from sitegen.vc import new_key, save_key
+
+    out, home, vc_key = tmp_path / "out", sample_site / ".dev-gnupg", tmp_path / "vc.key"
+    save_key(new_key(), vc_key)
+    monkeypatch.setenv("SITEGEN_VC_KEY_FILE", str(vc_key))
+    key_files = ("keys/index.html", "keys/signing-key.asc", ".well-known/did.json")
+
+    def signed_build() -> dict[str, bytes]:
+        result = sitegen("build", "--site", sample_site, "--out", out)
+        assert result.code == 0, result.err
+        return {path: (out / path).read_bytes() for path in key_files}
+
+    first = signed_build()  # no OpenPGP key configured: the development key, made in `home`
+    vc_key.unlink()
+    save_key(new_key(), vc_key)  # a new key of the verifiable credentials
+    second = signed_build()
+    assert second[".well-known/did.json"] != first[".well-known/did.json"]
+    stop_agent(home)
+    shutil.rmtree(home)  # and a new OpenPGP key, made by the next build
+    third = signed_build()
+    assert third["keys/index.html"] != second["keys/index.html"]
+    assert third["keys/signing-key.asc"] != second["keys/signing-key.asc"]
+
+
+def test_a_state_naming_files_outside_the_output_folder_is_never_trusted(sample_site, sitegen, tmp_path):
+    build(sitegen, sample_site)
+    out = sample_site / PREVIEW
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    outside = os.path.relpath(victim, out)  # ../../../victim.txt
+    state_file = out / ".sitegen/state.json"
+    state = json.loads(state_file.read_text())
+    state["shared_pages"].append(outside)  # a page the last build "wrote", to be removed
+    state["site_pages"][2][outside] = [7, 1]
+    state_file.write_text(json.dumps(state))
+
+    report = build(sitegen, sample_site)
+    assert victim.read_text() == "keep me"
+    assert generated(report) == set()
+
+
+def _damage_row(state: dict, damage: str) -> None:
+    row = next(row for row in state["credentials"] if row[0] == ZOE)  # [uuid, inputs, theme set, uncertain, ...]
+    if damage == "size not a number":
+        row[6] = "many"
+    elif damage == "theme set not an index":
+        row[2] = "0"
+    elif damage == "a value missing":
+        del row[-1]
+    elif damage == "ID not a credential's":
+        row[0] = "../../" + ZOE[6:]
+
+
+@pytest.mark.parametrize("damage", ["size not a number", "theme set not an index", "a value missing",
+                                    "ID not a credential's"])
+def test_a_damaged_state_entry_is_rebuilt_and_the_others_still_vouch(sample_site, sitegen, tmp_path, damage):
+    build(sitegen, sample_site)
+    out = sample_site / PREVIEW
+    state_file = out / ".sitegen/state.json"
+    state = json.loads(state_file.read_text())
+    _damage_row(state, damage)
+    state_file.write_text(json.dumps(state))
+
+    assert generated(build(sitegen, sample_site)) == {ZOE}
+    assert build(sitegen, sample_site, "--out", tmp_path / "clean")["counts"]["errors"] == 0
+    assert output_files(out) == output_files(tmp_path / "clean")
+    from sitegen.layout import is_uuid
+    from sitegen.plan.state import BuildState
+
+    assert all(is_uuid(uuid) for uuid in BuildState.load(out).credentials)  # a damaged ID is not kept
+
+
+def test_a_folder_that_is_no_credential_is_left_alone(sample_site, sitegen):
+    build(sitegen, sample_site)
+    stray = sample_site / PREVIEW / "credentials/not-a-credential"
+    stray.mkdir()
+    assert build(sitegen, sample_site)["counts"]["removed"] == 0
+    assert stray.is_dir()
+
+
+@pytest.mark.parametrize("state", [
+    "not JSON",
+    json.dumps({"format": 4, "credentials": {ZOE: [1]}, "theme_file_sets": [], "shared_pages": [],
+                "site_pages": None}),
+    json.dumps({"format": 4, "credentials": [], "theme_file_sets": [], "shared_pages": [], "site_pages": "x"}),
+])
+def test_a_state_not_as_written_rebuilds_everything(sample_site, sitegen, tmp_path, state):
+    build(sitegen, sample_site)
+    out = sample_site / PREVIEW
+    (out / ".sitegen/state.json").write_text(state)
+    report = build(sitegen, sample_site)
+    assert len(generated(report)) == 8
+    assert "404.html" in report["site_files_updated"] or (out / "404.html").exists()
+    assert build(sitegen, sample_site, "--out", tmp_path / "clean")["counts"]["errors"] == 0
+    assert output_files(out) == output_files(tmp_path / "clean")
+
+
+def test_the_record_cache_gives_back_what_was_read(sample_site, tmp_path):
+    from sitegen.load.config import load_site
+    from sitegen.load.record_cache import load_credentials
+
+    site = load_site(sample_site)
+    read = load_credentials(site, tmp_path)
+    read.save_cache()
+    cached = load_credentials(site, tmp_path)
+    assert not cached.new_entries  # every file came from the cache
+    assert cached.credentials == read.credentials and cached.record_digests == read.record_digests
+    assert any(c.attributes for c in cached.credentials) and any(c.expires for c in cached.credentials)
+
+
+@pytest.mark.parametrize("damage", ["ID not a credential's", "date not a date", "name not text", "a column short"])
+def test_a_damaged_record_cache_file_is_read_again(sample_site, tmp_path, damage):
+    from sitegen.load.config import load_site
+    from sitegen.load.record_cache import load_credentials
+
+    site = load_site(sample_site)
+    read = load_credentials(site, tmp_path)
+    read.save_cache()
+    for path in (tmp_path / ".sitegen/records").iterdir():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        columns = data["columns"]
+        if damage == "ID not a credential's":
+            columns["uuid"][0] = "../../victim"
+        elif damage == "date not a date":
+            columns["issued"][0] = 20260314
+        elif damage == "name not text":
+            columns["full_name"][0] = ["Mallory"]
+        else:  # and its digests, which are counted apart
+            columns["username"].pop()
+            data["digests"].pop()
+        path.write_text(json.dumps(data), encoding="utf-8")
+    again = load_credentials(site, tmp_path)
+    assert len(again.new_entries) == len(read.new_entries)  # every file read again
+    assert again.credentials == read.credentials
+
+
+def test_an_output_file_in_pieces_is_the_output_file():
+    from sitegen.layout import CREDENTIAL_OUTPUTS, output_file, output_file_parts
+
+    uuid, sha256 = "0123456789abcdef" * 2, "89abcdef" * 8
+    for kind, output in CREDENTIAL_OUTPUTS.items():
+        before, after = output_file_parts(kind)
+        assert before + (sha256 if output.named_by else uuid) + after == output_file(kind, uuid, sha256)
