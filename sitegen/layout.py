@@ -116,7 +116,7 @@ def is_site_path(value: object) -> bool:
 
 def output_file(kind: str, uuid: str, sha256: str | None = None) -> str:
     """The file of output `kind` of the credential `uuid`, an ID already checked (the build
-    state's IDs are, when it is read): a no-op build asks this for every output it stats."""
+    state's IDs are, when it is read)."""
     if CREDENTIAL_OUTPUTS[kind].named_by and not is_sha256(sha256):
         raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
     return CREDENTIAL_OUTPUTS[kind].pattern.format(uuid=uuid, sha256=sha256)

@@ -61,13 +61,14 @@ from sitegen.render.theme import RenderRecord, Theme
 from sitegen.render.view import SigningFacts
 from sitegen.report import BuildReport
 from sitegen.shards import Shard
-from sitegen.sign.gpg import Signer, locate_key
+from sitegen.sign.location import locate_key
 from sitegen.write.credential import CredentialWriter
 from sitegen.write.files import OutputTree, remove_file, sweep_temporary_files
 
 if TYPE_CHECKING:  # rendering and signing are imported only by a build that renders or signs
     from sitegen.commands.build_credentials import CredentialJob, CredentialOutcome
     from sitegen.render.badges import Badges
+    from sitegen.sign.gpg import Signer
     from sitegen.sign.vc_key import VcKey
 
 log = logging.getLogger("sitegen")
@@ -210,6 +211,7 @@ def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
         _remove_unowned_pdf_hashes(state, tree)
     _remove_unused_share_cards(state, tree, report)
     if report.generated or report.removed or plan.restamped or (state.shared_pages, state.site_pages) != shared_before:
+        state.credentials.order_as(plan.inputs)  # as the next plan reads them
         state.save(out)  # a no-op build does not even rewrite the state
     report.ok = not report.errors and not (report.legacy and report.legacy.errors)
     report.seconds = time.monotonic() - started

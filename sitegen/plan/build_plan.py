@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sitegen import __version__
 from sitegen.layout import (
@@ -38,8 +39,11 @@ from sitegen.plan.state import (
     OutputStamp,
     SitePagesState,
 )
-from sitegen.render.view import certificate_status
+from sitegen.render.view import SigningFacts, certificate_status
 from sitegen.shards import partition_of
+
+if TYPE_CHECKING:
+    from sitegen.load.content import ContentPage
 
 
 @dataclass
@@ -106,7 +110,8 @@ def inputs_digest(record: str, settings: str, status: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def site_pages_digest(site: Site, pages: list, signing, public_key: str, vc_key: str, assets: list[str]) -> str:
+def site_pages_digest(site: Site, pages: list[ContentPage], signing: SigningFacts, public_key: str, vc_key: str,
+                      assets: list[str]) -> str:
     """What the site's own pages (sitegen.plan.state.SitePagesState) are made from, but the
     theme files their render loads (checked apart, as a credential's): all of site.yml, the
     content pages, what they say of the keys, the published name of every asset (which holds

@@ -1,6 +1,6 @@
 """Signing: detached and clear signatures made with a key in a GnuPG home.
 
-Where the key lives is resolved once (`locate_key`), then a `Signer` holds a checked,
+Where the key lives is resolved once (`locate_key`, location.py), then a `Signer` holds a checked,
 usable key. The private key never leaves GNUPGHOME: sitegen only ever asks gpg, or the
 gpg-agent that holds the key, for signatures and for the public key, and logs neither
 key material nor passphrases.
@@ -23,10 +23,8 @@ import datetime as dt
 import fcntl
 import logging
 import os
-import re
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -35,13 +33,13 @@ from sitegen.load.config import ENV_SIGNING_KEY as KEY_ENV
 from sitegen.model import SigningSettings
 from sitegen.sign import openpgp
 from sitegen.sign.agent import AgentError, AgentKey, AgentSigner, agent_socket
+from sitegen.sign.location import FINGERPRINT_RE, KeyLocation, locate_key
 
 if TYPE_CHECKING:
     import gnupg
 
 log = logging.getLogger("sitegen")
 
-DEV_HOME_NAME = ".dev-gnupg"
 DEV_MARKER_NAME = "SITEGEN-DEVELOPMENT-KEY"
 DEV_KEY_NAME = "sitegen development key"
 DEV_KEY_COMMENT = "NOT FOR PRODUCTION"
@@ -51,7 +49,6 @@ ALGORITHMS = ("ed25519", "rsa3072")
 # Options for every gpg run. Output must not vary with the gpg version or a gpg.conf
 # (command-line options override gpg.conf), and the digest is pinned for the same reason.
 GPG_OPTIONS = ["--no-emit-version", "--no-comments", "--digest-algo", "SHA512"]
-FINGERPRINT_RE = re.compile(r"[0-9A-F]{40}")
 # What the agent's signatures must equal gpg's on before sitegen uses them: dash and
 # "From " escapes, trailing white space, CR LF, non-ASCII, no final line break.
 _PROBE_DATA = b"sitegen signing check\x00\xff"
@@ -71,33 +68,6 @@ class Signer(Protocol):
     def sign_detached(self, data: bytes, signed_at: dt.datetime | dt.date) -> str: ...
 
     def clearsign(self, text: str, signed_at: dt.datetime | dt.date) -> str: ...
-
-
-@dataclass(frozen=True)
-class KeyLocation:
-    """Where the signing key is, and which setting said so (for error messages)."""
-
-    home: Path
-    home_source: str
-    fingerprint: str | None
-    fingerprint_source: str | None
-    is_development_home: bool
-
-
-def locate_key(settings: SigningSettings, project_root: Path) -> KeyLocation:
-    """GNUPGHOME: the settings' (site.yml or SITEGEN_GNUPGHOME, as `load_site` applied them),
-    else <project>/.dev-gnupg; the key: the settings' fingerprint, or none."""
-    dev_home = Path(project_root).resolve() / DEV_HOME_NAME
-    if settings.gnupghome:
-        home, home_source = Path(settings.gnupghome).expanduser().absolute(), settings.gnupghome_source
-    else:
-        home, home_source = dev_home, "the development home"
-    fingerprint = settings.key or None
-    if fingerprint and not FINGERPRINT_RE.fullmatch(fingerprint):
-        # load_site normalises fingerprints; anything else must never reach gpg's command line.
-        raise SitegenError(f"{settings.key_source}: {fingerprint!r} is not a key fingerprint (40 hex digits)")
-    key_source = settings.key_source if fingerprint else None
-    return KeyLocation(home, home_source, fingerprint, key_source, home == dev_home)
 
 
 def open_gpg(home: Path, gpg_binary: str = "gpg", *, create: bool = False,
