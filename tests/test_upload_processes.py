@@ -104,6 +104,8 @@ def test_processes_publish_the_same_bucket_and_manifest_as_threads(
     # the manifest (every partition, byte for byte) and what the pages link to
     assert state_files(s3, bucket) == state_files(s3, other_bucket)
     assert processes.uploaded == threads.uploaded == len(expected_objects(tree))
+    assert "    from 2 processes, 4 threads each" in processes.lines
+    assert not any("processes" in line for line in threads.lines)
     assert run(build, settings, **PROCESSES).uploaded == 0
 
 

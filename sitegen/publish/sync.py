@@ -268,7 +268,7 @@ def publish(
         _guard_deletes(plan, limit)
         log(_plan_line(target, plan))
         processes = settings.upload_processes if upload_processes is None else upload_processes
-        upload = partial(upload_batch, bucket, processes=processes, threshold=process_threshold)
+        upload = partial(upload_batch, bucket, processes=processes, threshold=process_threshold, log=log)
         manifests = _carry_out(bucket, target, plan, manifests, invalidation, remote, report, log,
                                partition_uses(local, scope), scope, upload)
         if to_erase:

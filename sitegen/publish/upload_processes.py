@@ -22,7 +22,7 @@ import math
 import multiprocessing
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -40,14 +40,15 @@ PROCESS_THRESHOLD = 1000
 MAX_CHUNK = 500  # objects per task: small enough to share the work out evenly and stop soon
 
 
-def upload_batch(bucket: Bucket, uploads: list[Upload], processes: int,
-                 threshold: int = PROCESS_THRESHOLD) -> list[tuple[LocalObject, str]]:
+def upload_batch(bucket: Bucket, uploads: list[Upload], processes: int, threshold: int = PROCESS_THRESHOLD,
+                 log: Callable[[str], object] = lambda line: None) -> list[tuple[LocalObject, str]]:
     """Upload `uploads` (each object and its ETag, as `Bucket.upload_all`): from `processes`
     worker processes (0: one per core, never more than the cores) when there are at least
     `threshold` of them; else from this process."""
     count = process_count(processes, len(uploads), threshold)
     if count <= 1:
         return bucket.upload_all(uploads)
+    log(f"    from {count} processes, {bucket.jobs} threads each")
     return _upload_in_processes(bucket, uploads, count)
 
 
