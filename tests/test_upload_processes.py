@@ -25,11 +25,13 @@ from s3server import (  # noqa: F401  (fixtures)
     moto_server,
     s3,
 )
-from sitegen.errors import SitegenError
+from sitegen.errors import InputProblems, SitegenError
+from sitegen.load.config import load_site
 from sitegen.model import PublishSettings
 from sitegen.publish import upload_processes
 from sitegen.publish.bucket import Bucket, RetryPolicy
 from sitegen.publish.upload_processes import process_count
+from siteyml import line_of, write_site
 from test_publish import (
     CACHE,
     UUIDS,
@@ -226,3 +228,26 @@ def test_a_file_changed_while_a_worker_publishes_is_refused(tmp_path, s3, bucket
 def test_how_many_processes_upload_a_batch(monkeypatch, setting, objects, threshold, cores, expected):
     monkeypatch.setattr(upload_processes, "cores", lambda: cores)
     assert process_count(setting, objects, threshold) == expected
+
+
+def test_upload_processes_come_from_site_yml_and_the_command_line_wins(tmp_path, monkeypatch, capsys):
+    from sitegen.cli import main
+    from sitegen.publish import sync
+
+    write_site(tmp_path, "publish:\n  bucket: b\n  upload_processes: 3\n")
+    assert load_site(tmp_path, environ={}).publish.upload_processes == 3
+    given = []
+    monkeypatch.setattr(sync, "check_build", lambda *args, **kwargs: {})
+    monkeypatch.setattr(sync, "publish", lambda build, settings, **kwargs: given.append(
+        (settings.upload_processes, kwargs["upload_processes"])))
+    assert main(["publish", "--site", str(tmp_path)]) == 0
+    assert main(["publish", "--site", str(tmp_path), "--upload-processes", "1"]) == 0
+    assert given == [(3, None), (3, 1)]  # None: publish takes site.yml's
+
+    assert main(["publish", "--site", str(tmp_path), "--upload-processes", "-1"]) == 1
+    assert capsys.readouterr().err == "sitegen: error: --upload-processes: must be 0 (one per core) or more\n"
+    write_site(tmp_path, "publish:\n  bucket: b\n  upload_processes: -1\n")
+    with pytest.raises(InputProblems) as refused:
+        load_site(tmp_path, environ={})
+    assert [str(p) for p in refused.value.problems] == [
+        f"site.yml:{line_of(tmp_path, 'upload_processes:')}: publish.upload_processes: must be 0 or more"]
