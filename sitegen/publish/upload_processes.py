@@ -117,7 +117,10 @@ class UploadJob:
         self._bucket: Bucket | None = None  # the worker's: never made in the parent
 
     def run(self, chunk: list[Upload]) -> ChunkOutcome:
-        bucket = self._worker_bucket()
+        try:
+            bucket = self._worker_bucket()
+        except Exception as exc:  # a profile the AWS chain cannot read, say: as in the parent
+            return ChunkOutcome([], 0, UploadFailure.of(exc))
         before = bucket.requests.value
         try:
             done = bucket.upload_all(chunk, stop=self.stop)
