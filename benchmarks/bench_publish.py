@@ -9,8 +9,15 @@ the same way for both, from the server's request log. Scenarios:
    operator's own working copy (mtimes older than the bucket's copies).
 
 Then the upload thread pool: the first publish of a smaller tree with 1 thread and with N.
+Then upload processes against the threads of one process: the first publish of a few
+thousand objects (and of a batch near the threshold), alternating, minima of `--repeat`
+runs: wall time and the client's CPU time (this process and its worker processes; moto,
+a child too, is reaped only at the end, so it is not in the figure). moto runs on the
+same cores, so the wall time understates what processes gain against real S3, where the
+server's work is elsewhere: the CPU per object is the figure to scale from.
 
     .venv/bin/python benchmarks/bench_publish.py [--credentials 10000] [--aws-cli PATH]
+    .venv/bin/python benchmarks/bench_publish.py --only-processes [--process-credentials 500]
 
 `--aws-cli` defaults to `aws` on PATH; install it with `pip install awscli` (any venv).
 """
@@ -23,6 +30,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -141,14 +149,57 @@ class Counted:
         )
 
 
-def run_sitegen(build: Path, bucket: str, server: tuple[str, Path], jobs: int) -> Counted:
+def run_sitegen(build: Path, bucket: str, server: tuple[str, Path], jobs: int, **options) -> Counted:
     url, server_log = server
     settings = PublishSettings(bucket=bucket)
     with Counted(server_log) as c:
-        report = publish(build, settings, endpoint_url=url, log=lambda line: None, jobs=jobs)
+        cpu, workers = client_cpu(), client_cpu(resource.RUSAGE_CHILDREN)
+        report = publish(build, settings, endpoint_url=url, log=lambda line: None, jobs=jobs, **options)
+        c.cpu, c.workers_cpu = client_cpu() - cpu, client_cpu(resource.RUSAGE_CHILDREN) - workers
     c.uploaded = report.uploaded
     c.own_count = report.requests
     return c
+
+
+def client_cpu(*who: int) -> float:
+    """CPU seconds of this process and of its children that ended (the upload workers)."""
+    total = 0.0
+    for each in who or (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(each)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+def compare_processes(work: Path, s3, server: tuple[str, Path], credentials: int, jobs: int, repeat: int) -> None:
+    """The first publish of `credentials`' objects, from this process's threads and from one
+    worker process per core (forced on, whatever the batch), alternating; minima."""
+    build = work / f"processes-build-{credentials}"
+    write_tree(build, credentials, seed=3)
+    modes = {"threads": {"upload_processes": 1}, "processes": {"upload_processes": 0, "process_threshold": 1}}
+    best: dict[str, Counted] = {}
+    for run in range(repeat):
+        for name, options in modes.items():
+            bucket = f"bench-{name}-{credentials}-{run}"
+            s3.create_bucket(Bucket=bucket)
+            c = run_sitegen(build, bucket, server, jobs, **options)
+            if c.own_count != c.requests:
+                print(f"note: {name}: sitegen counted {c.own_count} requests, the server {c.requests}")
+            for figure in ("seconds", "cpu", "workers_cpu"):
+                kept = best.setdefault(name, c)
+                if getattr(c, figure) < getattr(kept, figure):
+                    setattr(kept, figure, getattr(c, figure))
+    threads, processes = best["threads"], best["processes"]
+    print(f"first publish of {threads.uploaded} objects ({credentials} credentials), {cores()} cores, "
+          f"min of {repeat}:")
+    for name, c in best.items():
+        print(f"  {name:10} {c.seconds:6.1f} s wall, {c.cpu:6.1f} s client CPU "
+              f"({1000 * c.cpu / c.uploaded:.2f} ms per object; {c.workers_cpu:.1f} s in worker processes)")
+    print(f"  processes/threads: wall {processes.seconds / threads.seconds:.2f}x, "
+          f"client CPU {processes.cpu / threads.cpu:.2f}x")
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def run_aws(aws: str, build: Path, bucket: str, server: tuple[str, Path], env: dict) -> Counted:
@@ -167,6 +218,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=16)
     parser.add_argument("--pool-credentials", type=int, default=500, help="tree size for the thread pool run")
     parser.add_argument("--aws-cli", default=shutil.which("aws"))
+    parser.add_argument("--process-credentials", type=int, nargs="+", default=[500, 60],
+                        help="tree sizes for processes against threads")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, for processes against threads")
+    parser.add_argument("--only-processes", action="store_true", help="only processes against threads")
     args = parser.parse_args()
 
     os.environ.update(DUMMY_ENV)
@@ -176,6 +231,10 @@ def main() -> None:
     server = (f"http://127.0.0.1:{port}", server_log)
     s3 = s3_client(server[0])
     try:
+        if args.only_processes:
+            for credentials in args.process_credentials:
+                compare_processes(work, s3, server, credentials, args.jobs, args.repeat)
+            return
         build = work / "build"
         t0 = time.perf_counter()
         files = write_tree(build, args.credentials)
@@ -238,6 +297,8 @@ def main() -> None:
         one, many = timings[1], timings[args.jobs]
         print(f"thread pool, first publish of {one.uploaded} objects: 1 thread {one.seconds:.1f}s, "
               f"{args.jobs} threads {many.seconds:.1f}s ({one.seconds / many.seconds:.1f}x faster)")
+        for credentials in args.process_credentials:
+            compare_processes(work, s3, server, credentials, args.jobs, args.repeat)
     finally:
         moto.terminate()
         moto.wait()

@@ -159,6 +159,9 @@ def _add_publish(commands) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     parser.add_argument("--endpoint-url", metavar="URL", help="S3-compatible endpoint (overrides site.yml and env)")
     parser.add_argument("--max-deletes", type=int, metavar="N", help="refuse if more objects would be deleted")
+    parser.add_argument("--upload-processes", type=int, metavar="N",
+                        help="processes that upload a large batch (thousands of objects): 0 is one per core, "
+                             "1 this process alone (default: publish.upload_processes in site.yml, 0)")
     parser.add_argument("--out", type=Path, metavar="DIR", help="the build folder (default: <site>/build)")
     parser.add_argument("--json", action="store_true", help="print the publish report as JSON")
     parser.set_defaults(handler=_run_publish)
@@ -171,6 +174,8 @@ def _run_publish(args) -> int:
     from sitegen.publish.sync import check_build, check_distinct_targets, publish
 
     shard = _shard(args.shard)
+    if args.upload_processes is not None and args.upload_processes < 0:
+        raise SitegenError("--upload-processes: must be 0 (one per core) or more")
     sites = select_sites(load_sites(args.site.resolve()), args.site_name)
     for site in sites:  # several sites: none is published unless all can be
         check_build(site_output_folder(site, args.out, preview=False), shard=shard)
@@ -188,7 +193,8 @@ def _run_publish(args) -> int:
         reports.append(publish(site_output_folder(site, args.out, preview=False), site.publish,
                                dry_run=args.dry_run, endpoint_url=args.endpoint_url,
                                max_deletes=args.max_deletes, base_url=site.base_url, log=log,
-                               purged=purge_list.uuids_of_site(site.key), shard=shard))
+                               purged=purge_list.uuids_of_site(site.key), shard=shard,
+                               upload_processes=args.upload_processes))
     if args.json:
         if len(reports) == 1:
             print(reports[0].to_json())

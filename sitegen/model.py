@@ -93,6 +93,7 @@ class PublishSettings:
     cdn_distribution_id: str | None = None
     max_deletes: int = 100
     unused_grace_hours: int = 72  # sharded: how long an unused share card or asset stays
+    upload_processes: int = 0  # a large batch's uploads: 0 one process per core, 1 this process alone
     cache: CachePolicy = field(default_factory=CachePolicy)
 
 

@@ -156,6 +156,10 @@ PUBLISH_OPTIONS = {
     "max_deletes": Option(int, "Refuse a publish that would delete more objects than this.", default=100),
     "unused_grace_hours": Option(int, "Sharded publishing: hours a share card or fingerprinted asset that no page "
                                  "links to any more stays in the bucket before shard 1 deletes it.", default=72),
+    "upload_processes": Option(int, "Processes that upload a large batch (thousands of objects), each with its own "
+                               "threads: 0 is one per core (boto3 needs a core for about 400 uploads a second); "
+                               "1 uploads from the publishing process alone. Never more than the cores "
+                               "(`--upload-processes` overrides).", default=0),
     "cache": Option(dict, "Cache-Control values by kind of object.", default={}),
 }
 CACHE_OPTIONS = {
@@ -561,7 +565,7 @@ def _publish(data: dict, check: _Checker, line: int | None, where: str = "publis
     if not isinstance(cache, CachePolicy):
         cache_options = CACHE_OPTIONS if inherited is None else _inheriting(CACHE_OPTIONS, inherited.cache, cache)
         cache = CachePolicy(**check.section(cache, cache_options, f"{where}.cache", _line(data, "cache")))
-    for name in ("max_deletes", "unused_grace_hours"):
+    for name in ("max_deletes", "unused_grace_hours", "upload_processes"):
         if values[name] < 0:
             check.problem(_line(data, name), f"{where}.{name}", "must be 0 or more")
     prefix = normalise_prefix(values["prefix"])

@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import boto3
@@ -75,6 +77,11 @@ THROTTLING_CODES = {
 }
 
 
+class StopSignal(Protocol):
+    """A `threading.Event` or a `multiprocessing.Event`."""
+
+    def is_set(self) -> bool: ...
+
 
 @dataclass(frozen=True)
 class PublishTarget:
@@ -127,8 +134,15 @@ class _Counter:
         self._lock = threading.Lock()
 
     def __call__(self, **_: object) -> None:  # must return None, or botocore skips the send
+        self.add(1)
+
+    def add(self, requests: int) -> None:
         with self._lock:
-            self.value += 1
+            self.value += requests
+
+
+class UploadsStopped(Exception):
+    """Another process's upload failed: this one stops before its next upload."""
 
 
 class Bucket:
@@ -447,17 +461,24 @@ class Bucket:
 
     # ------------------------------------------------------------------ objects
 
-    def upload_all(self, uploads: list[Upload]) -> list[tuple[LocalObject, str]]:
-        """Upload concurrently; the first failure stops the batch (queued uploads are dropped)."""
+    def upload_all(self, uploads: list[Upload], stop: StopSignal | None = None) -> list[tuple[LocalObject, str]]:
+        """Upload concurrently; the first failure stops the batch (queued uploads are dropped),
+        and so does `stop` once set (a failure in another process: `upload_processes.py`)."""
         done: list[tuple[LocalObject, str]] = []
+        upload = self.upload if stop is None else partial(self.upload_unless, stop)
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="sitegen-publish")
         try:
-            futures = {pool.submit(self.upload, u.obj): u.obj for u in uploads}
+            futures = {pool.submit(upload, u.obj): u.obj for u in uploads}
             for future in as_completed(futures):
                 done.append((futures[future], future.result()))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return done
+
+    def upload_unless(self, stop: StopSignal, obj: LocalObject) -> str:
+        if stop.is_set():
+            raise UploadsStopped()
+        return self.upload(obj)
 
     def upload(self, obj: LocalObject) -> str:
         """Put one object; returns its ETag (without quotes)."""

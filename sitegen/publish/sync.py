@@ -21,6 +21,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -43,8 +44,10 @@ from sitegen.publish.manifest import Manifest, key_id, timestamp
 from sitegen.publish.plan import (
     PHASE_NAMES,
     Grace,
+    LocalObject,
     PublishPlan,
     RemoteObject,
+    Upload,
     collapse_paths,
     invalidation_limit,
     invalidation_paths,
@@ -57,6 +60,7 @@ from sitegen.publish.plan import (
     spare_used_again,
 )
 from sitegen.publish.scope import Scope
+from sitegen.publish.upload_processes import PROCESS_THRESHOLD, upload_batch
 from sitegen.shards import SHARED_PARTITION, Shard, partition_name, partition_of
 
 LEGACY_SPLIT_WAIT = 900.0  # seconds a shard waits for shard 1 to split an older manifest
@@ -209,6 +213,8 @@ def publish(
     jobs: int = DEFAULT_JOBS,
     retry: RetryPolicy = DEFAULT_RETRY,
     multipart_threshold: int = MULTIPART_THRESHOLD,
+    upload_processes: int | None = None,
+    process_threshold: int = PROCESS_THRESHOLD,
     allow_development_key: bool = False,
     purged: Collection[str] = (),
     shard: Shard | None = None,
@@ -222,6 +228,8 @@ def publish(
     erased on request, whose old object versions must go too (once). `shard`: publish
     only that shard's objects (and, for shard 1, the shared ones), beside the others.
     `now`: the clock of the grace period of unused shared files (tests set it).
+    `upload_processes` (default: the settings'): how many processes upload a batch of at
+    least `process_threshold` objects (0: one per core; `upload_processes.py`).
     """
     build_dir = Path(build_dir)
     check_build(build_dir, allow_development_key=allow_development_key, shard=shard)
@@ -259,8 +267,10 @@ def publish(
             return report
         _guard_deletes(plan, limit)
         log(_plan_line(target, plan))
+        processes = settings.upload_processes if upload_processes is None else upload_processes
+        upload = partial(upload_batch, bucket, processes=processes, threshold=process_threshold, log=log)
         manifests = _carry_out(bucket, target, plan, manifests, invalidation, remote, report, log,
-                               partition_uses(local, scope), scope)
+                               partition_uses(local, scope), scope, upload)
         if to_erase:
             _erase_old_versions(bucket, manifests, to_erase, published, log)
         # Purged legacy edX certificates: their old PDF and signature too (sitegen/legacy/bucket.py).
@@ -278,7 +288,8 @@ def _partition_of_uuid(uuid: str) -> str:
 
 
 def _carry_out(bucket, target, plan: PublishPlan, manifests: dict[str, Manifest], invalidation, remote, report,
-               log, uses, scope: Scope) -> dict[str, Manifest]:
+               log, uses, scope: Scope, upload: Callable[[list[Upload]], list[tuple[LocalObject, str]]],
+               ) -> dict[str, Manifest]:
     # Note that order matters: intent first, so that whatever happens next, the
     # objects we are about to create are known to be ours, and the shared files our pages
     # are about to link to known to be used.
@@ -298,7 +309,7 @@ def _carry_out(bucket, target, plan: PublishPlan, manifests: dict[str, Manifest]
         batch = plan.phase(phase)
         if batch:
             log(f"  uploading {len(batch)} {name}")
-            for obj, etag in bucket.upload_all(batch):
+            for obj, etag in upload(batch):
                 if obj.partition in state:  # not a shared file added for shard 1 to record
                     state[obj.partition].objects[key_id(obj.key)] = manifest_entry(obj, etag)
                     state[obj.partition].pending.pop(key_id(obj.key), None)
