@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sitegen import __version__
 from sitegen.layout import CREDENTIALS_DIR, expected_outputs, is_uuid
 from sitegen.model import Credential, Site
-from sitegen.plan.output_stamps import OutputFiles, StampCheck, check_outputs
+from sitegen.plan.output_stamps import OutputFiles, StampCheck, check_outputs, suspects
 from sitegen.plan.state import (
     INPUTS,
     OUTPUTS,
@@ -82,10 +82,10 @@ def plan_build(credentials: list[Credential], record_digests: list[str], state: 
         if reason is None:
             check.add(uuid, saved)
         verdicts.append((credential, reason, check))
-    suspects = checks[False].suspects() | checks[True].suspects()
+    not_as_stamped = suspects(list(checks.values()))
     for credential, reason, check in verdicts:
         uuid = credential.uuid
-        if reason is None and uuid in suspects:
+        if reason is None and uuid in not_as_stamped:
             reason, restamped = check_outputs(uuid, saved_entry(uuid), check.files)
             if restamped:
                 plan.restamped[uuid] = restamped
