@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen.errors import Problem
-from sitegen.layout import RECORDS_CACHE_DIR, is_uuid
+from sitegen.layout import RECORDS_CACHE_DIR, are_uuids
 from sitegen.load.records import read_records, record_files
 from sitegen.load.validate import duplicate_problems, future_problems, validate_record
 from sitegen.memory import collector_paused
@@ -166,7 +166,7 @@ def _made(kind: type, rows):
 
 
 def _uuids(column: list) -> list:
-    if not all(map(is_uuid, column)):
+    if not are_uuids(column):
         raise ValueError("not a credential ID")
     return column
 

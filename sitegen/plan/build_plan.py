@@ -60,20 +60,18 @@ def plan_build(credentials: list[Credential], record_digests: list[str], state: 
                theme_file_digest: Callable[[str], str], today, out_dir: Path,
                shard: tuple[int, int] | None, signed: bool, purged: frozenset[str] = frozenset()) -> BuildPlan:
     plan = BuildPlan()
-    fresh_sets = [set_is_fresh(files, theme_file_digest) for files in state.theme_file_sets]
     on_disk = _credential_folders(out_dir)
-    # The outputs a credential should have, by whether it has a PDF; the stamps of those
-    # that nothing else rebuilds are checked together, after this loop.
+    fresh_sets = [set_is_fresh(files, theme_file_digest) for files in state.theme_file_sets]
+    # The outputs a credential should have, by whether it has a PDF. The stamps of those
+    # nothing else rebuilds are checked together, once every credential has been seen.
     checks = {has_pdf: StampCheck(OutputFiles(out_dir, expected_outputs(signed=signed, has_pdf=has_pdf)))
               for has_pdf in (False, True)}
     verdicts = []  # (credential, why it is rebuilt or None, its StampCheck), in the records' order
-    wanted = set()
     saved_entry = state.credentials.saved
     for credential, record in zip(credentials, record_digests):
         uuid = credential.uuid
         if shard and shard_of(uuid, shard[1]) != shard[0]:
             continue
-        wanted.add(uuid)
         status = certificate_status(credential, today)
         digest = plan.inputs[uuid] = inputs_digest(record, settings_digest(credential), status)
         saved = saved_entry(uuid)
@@ -82,7 +80,19 @@ def plan_build(credentials: list[Credential], record_digests: list[str], state: 
         if reason is None:
             check.add(uuid, saved)
         verdicts.append((credential, reason, check))
-    not_as_stamped = suspects(list(checks.values()))
+    _sort_out(plan, verdicts, suspects(list(checks.values())), saved_entry)
+    mine = (lambda u: shard_of(u, shard[1]) == shard[0]) if shard else (lambda u: True)
+    plan.purged = sorted(u for u in purged if mine(u))
+    # A shard's output holds its own credentials only: those of other shards (N changed,
+    # or a tree restored from another job's cache) go, or its publish would never see them.
+    gone = (set(state.credentials) | on_disk) - set(plan.inputs) - set(plan.purged)
+    plan.removed = sorted(u for u in gone if is_uuid(u))  # a folder's name is not trusted as an ID
+    return plan
+
+
+def _sort_out(plan: BuildPlan, verdicts: list, not_as_stamped: set[str], saved_entry) -> None:
+    """Each credential to build or unchanged, in the records' order. One whose outputs may
+    not be as stamped is looked at alone: why it is rebuilt, or which stamps only moved."""
     for credential, reason, check in verdicts:
         uuid = credential.uuid
         if reason is None and uuid in not_as_stamped:
@@ -94,13 +104,6 @@ def plan_build(credentials: list[Credential], record_digests: list[str], state: 
             plan.reasons[uuid] = reason
         else:
             plan.unchanged.append(uuid)
-    mine = (lambda u: shard_of(u, shard[1]) == shard[0]) if shard else (lambda u: True)
-    plan.purged = sorted(u for u in purged if mine(u))
-    # A shard's output holds its own credentials only: those of other shards (N changed,
-    # or a tree restored from another job's cache) go, or its publish would never see them.
-    gone = (set(state.credentials) | on_disk) - wanted - set(plan.purged)
-    plan.removed = sorted(u for u in gone if is_uuid(u))  # a folder's name is not trusted as an ID
-    return plan
 
 
 def record_digest(credential: Credential) -> str:
