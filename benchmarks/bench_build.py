@@ -83,7 +83,7 @@ def page_only_figures(workdir: Path, size: int, with_hugo: bool) -> None:
     print(f"cold     {cold['seconds']:7.2f} s  ({size / cold['seconds']:.0f} credentials/s), "
           f"peak memory {cold['peak_mib']:.0f} MiB (main process)")
     print(f"no-op    {noop['seconds']:7.2f} s  generated={noop['counts']['generated']}  "
-          f"= {noop['seconds'] / cold['seconds']:.1%} of cold")
+          f"= {noop['seconds'] / cold['seconds']:.1%} of cold, peak memory {noop['peak_mib']:.0f} MiB")
     append_record(project, 10**9)
     one = run_build(project, "--pages-only")
     print(f"+1 award {one['seconds']:7.2f} s  generated={one['counts']['generated']}  "

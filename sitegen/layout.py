@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 UUID_PATTERN = re.compile(r"[0-9a-f]{32}")
 SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
+_LOWER_HEX = re.compile(r"[0-9a-f]*")
 
 CREDENTIALS_DIR = "credentials"
 
@@ -105,6 +106,25 @@ def is_uuid(value: object) -> bool:
 
 def is_sha256(value: object) -> bool:
     return isinstance(value, str) and SHA256_PATTERN.fullmatch(value) is not None
+
+
+def are_uuids(values: list) -> bool:
+    """`is_uuid` of every value, in a few passes in C (100k of them read from a cache)."""
+    return _all_hex(values, 32)
+
+
+def are_sha256s(values: list) -> bool:
+    """`is_sha256` of every value, as `are_uuids`."""
+    return _all_hex(values, 64)
+
+
+def _all_hex(values: list, length: int) -> bool:
+    # Each a string of `length` characters, and all of them end to end lowercase hex digits.
+    if not values:
+        return True
+    if set(map(type, values)) != {str} or set(map(len, values)) != {length}:
+        return False
+    return _LOWER_HEX.fullmatch("".join(values)) is not None
 
 
 def is_site_path(value: object) -> bool:

@@ -8,6 +8,7 @@ from a shared CI cache, is read as data: what it says is checked, never trusted.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -206,7 +207,8 @@ def test_the_record_cache_gives_back_what_was_read(sample_site, tmp_path):
     assert any(c.attributes for c in cached.credentials) and any(c.expires for c in cached.credentials)
 
 
-@pytest.mark.parametrize("damage", ["ID not a credential's", "date not a date", "name not text", "a column short"])
+@pytest.mark.parametrize("damage", ["ID not a credential's", "date not a date", "name not text", "a column short",
+                                    "attributes not an index", "attributes as an older format kept them"])
 def test_a_damaged_record_cache_file_is_read_again(sample_site, tmp_path, damage):
     from sitegen.load.config import load_site
     from sitegen.load.record_cache import load_credentials
@@ -223,6 +225,10 @@ def test_a_damaged_record_cache_file_is_read_again(sample_site, tmp_path, damage
             columns["issued"][0] = 20260314
         elif damage == "name not text":
             columns["full_name"][0] = ["Mallory"]
+        elif damage == "attributes not an index":  # the last list, were it taken as Python takes -1
+            columns["attributes"][0] = -1
+        elif damage == "attributes as an older format kept them":
+            columns["attributes"][0] = [["course", "grade", "0.50"]]
         else:  # and its digests, which are counted apart
             columns["username"].pop()
             data["digests"].pop()
@@ -239,3 +245,75 @@ def test_an_output_file_in_pieces_is_the_output_file():
     for kind, output in CREDENTIAL_OUTPUTS.items():
         before, after = output_file_parts(kind)
         assert before + (sha256 if output.named_by else uuid) + after == output_file(kind, uuid, sha256)
+
+
+def _damage_outputs(out, uuids: list[str]) -> dict[str, str]:
+    """Each credential's outputs damaged one way in turn: uuid -> why the next build redoes it."""
+    expected = {}
+    for uuid, damage in zip(uuids, itertools.cycle(["deleted", "a folder", "same size", "touched"])):
+        page, assertion, api = (out / f"credentials/{uuid}/index.html", out / f"credentials/{uuid}/assertion.json",
+                                out / f"api/v1/credentials/{uuid}")
+        if damage == "deleted":
+            page.unlink()
+            expected[uuid] = "missing"
+        elif damage == "a folder":  # where a file should be: seen, but not replaced (a write error)
+            assertion.unlink()
+            assertion.mkdir()
+            expected[uuid] = "error"
+        elif damage == "same size":  # edited by hand: new bytes, new time
+            before = api.stat().st_mtime_ns
+            api.write_bytes(api.read_bytes().replace(b"{", b"[", 1))
+            os.utime(api, ns=(before + 10**9, before + 10**9))
+            expected[uuid] = "altered"
+        else:  # the same bytes, a new time (a checkout, a copy): nothing to redo
+            os.utime(page, ns=(1, 1))
+    return expected
+
+
+@pytest.mark.parametrize("child", [False, True], ids=["in one process", "half in a child process"])
+def test_outputs_checked_together_still_catch_every_change(sample_site, sitegen, monkeypatch, child):
+    """The stamps of all outputs are compared in bulk, at 100k credentials half of them by a
+    forked child: a deleted output, a folder in its place, one edited to the same size, are
+    each rebuilt, and one only touched is vouched for again without a rebuild."""
+    from sitegen.plan import output_stamps
+
+    build(sitegen, sample_site)
+    out = sample_site / PREVIEW
+    clean = output_files(out)
+    uuids = [row[0] for row in json.loads((out / ".sitegen/state.json").read_text())["credentials"]]
+    expected = _damage_outputs(out, uuids)
+    forks = []
+    if child:  # each credential a round of its own: the child's half and this process's both meet damage
+        monkeypatch.setattr(output_stamps, "FORK_AT", 1)
+        monkeypatch.setattr(output_stamps, "CHUNK", 1)
+        monkeypatch.setattr(os, "fork", lambda fork=os.fork: forks.append(1) or fork())
+
+    report = sitegen("build", "--site", sample_site, "--pages-only", "--json")
+    assert len(forks) == child
+    outcomes = json.loads(report.out)["credentials"]
+    assert {u: c["reason"] if c["state"] == "generated" else c["state"]
+            for u, c in outcomes.items() if c["state"] != "unchanged"} == expected
+    for folder in (out / f"credentials/{u}/assertion.json" for u, why in expected.items() if why == "error"):
+        folder.rmdir()
+    build(sitegen, sample_site)
+    assert output_files(out) == clean
+    assert generated(build(sitegen, sample_site)) == set()  # the touched page's new time was remembered
+
+
+@pytest.mark.parametrize("values, valid", [
+    ([], True),
+    (["0123456789abcdef" * 2, "fedcba9876543210" * 2], True),
+    (["0123456789ABCDEF" * 2], False),  # upper case
+    (["0123456789abcdef" * 2, "0123456789abcde"], False),  # too short
+    (["0123456789abcdef" * 2 + "0"], False),  # too long
+    (["0123456789abcde\n" + "0123456789abcdef"], False),  # a line break
+    (["0123456789abcdef", "0123456789abcdef"], False),  # two halves of an ID
+    (["0123456789abcdef" * 2, None], False),
+    ([b"0123456789abcdef" * 2], False),
+])
+def test_ids_checked_together_are_checked_each(values, valid):
+    from sitegen.layout import are_sha256s, are_uuids, is_sha256, is_uuid
+
+    assert are_uuids(values) is valid == all(map(is_uuid, values))
+    doubled = [value * 2 if isinstance(value, (str, bytes)) else value for value in values]
+    assert are_sha256s(doubled) is valid == all(map(is_sha256, doubled))

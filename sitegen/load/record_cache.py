@@ -14,6 +14,7 @@ is not exactly what this module writes is ignored and the file read again.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen.errors import Problem
-from sitegen.layout import RECORDS_CACHE_DIR, is_uuid
+from sitegen.layout import RECORDS_CACHE_DIR, are_uuids
 from sitegen.load.records import read_records, record_files
 from sitegen.load.validate import duplicate_problems, future_problems, validate_record
 from sitegen.memory import collector_paused
@@ -30,7 +31,7 @@ from sitegen.plan.build_plan import record_digest
 from sitegen.write.files import store_cache
 
 # Bumped whenever validation changes: an entry holds what the rules of its day let through.
-CACHE_FORMAT = b"sitegen-records-6\n"
+CACHE_FORMAT = b"sitegen-records-7\n"
 
 
 @dataclass
@@ -106,9 +107,12 @@ def _validation_context(site: Site) -> bytes:
 
 # -- the cache file: JSON, one list per field ----------------------------------------
 # {"columns": {"uuid": [...], "username": [...], ..., "file": [...], "line": [...]},
+#  "attribute_lists": [[[namespace, name, value], ...], ...],
 #  "digests": [...], "problems": [[file, line, field, message], ...]}
 # The n-th item of every column is the n-th credential's. Read a column at a time, each
-# checked and converted whole: a no-op build reads 100k credentials from here.
+# checked and converted whole: a no-op build reads 100k credentials from here. The
+# "attributes" column holds indexes into "attribute_lists": credentials of a course mostly
+# have the same few (grades), and each distinct list is then read and made once.
 
 
 def _entry_json(entry, display: str) -> bytes:
@@ -116,11 +120,13 @@ def _entry_json(entry, display: str) -> bytes:
     columns = {name: [getattr(c, name) for c in credentials] for name in _COLUMNS}
     for name in ("issued", "expires", "revocation_date"):
         columns[name] = [None if day is None else day.isoformat() for day in columns[name]]
-    columns["attributes"] = [[list(a) for a in attributes] for attributes in columns["attributes"]]
+    distinct: dict[tuple, int] = {}
+    columns["attributes"] = [distinct.setdefault(attributes, len(distinct)) for attributes in columns["attributes"]]
     # The source file is the record file, except for items of a paginated API export.
     columns["file"] = [c.source.file if c.source and c.source.file != display else None for c in credentials]
     columns["line"] = [c.source.line if c.source else None for c in credentials]
-    data = {"columns": columns, "digests": digests,
+    data = {"columns": columns, "attribute_lists": [[list(a) for a in attributes] for attributes in distinct],
+            "digests": digests,
             "problems": [[p.file, p.line, p.field, p.message] for p in problems]}
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
@@ -131,29 +137,36 @@ def _cached(cache_dir: Path | None, key: str, display: str):
     try:
         with collector_paused():  # 100k credentials are a million objects, and no cycle
             data = json.loads((cache_dir / key).read_bytes().decode("utf-8", "surrogatepass"))
-            credentials = _credentials_from_columns(data["columns"], display)
+            credentials = _credentials_from_columns(data["columns"], data["attribute_lists"], display)
         digests = _strings(data["digests"])
         problems = [Problem(str(f), _optional_int(line), _optional_str(fld), str(message))
                     for f, line, fld, message in data["problems"]]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
         return None  # missing, damaged by a crash, or not ours: read the file again
     if len(digests) != len(credentials):
         return None
     return credentials, digests, problems
 
 
-def _credentials_from_columns(columns: dict, display: str) -> list[Credential]:
+def _credentials_from_columns(columns: dict, attribute_lists: list, display: str) -> list[Credential]:
     count = len(columns["uuid"])
     if not all(isinstance(columns[name], list) and len(columns[name]) == count for name in (*_COLUMNS, "file", "line")):
         raise ValueError("columns of different lengths")
-    values = [read(columns[name]) for name, read in _COLUMNS.items()]
+    readers = dict(_COLUMNS, attributes=functools.partial(_attributes, attribute_lists=attribute_lists))
+    values = [readers[name](columns[name]) for name in _COLUMNS]
     files = [display if where is None else str(where) for where in columns["file"]]
-    sources = map(SourceLocation, files, _optional_ints(columns["line"]))
-    return list(map(Credential._make, zip(*values, sources)))  # in Credential's field order
+    sources = _made(SourceLocation, zip(files, _optional_ints(columns["line"])))
+    return list(_made(Credential, zip(*values, sources)))  # in Credential's field order
+
+
+def _made(kind: type, rows):
+    """`kind._make` of each row, done in C: a cache row has every field, so nothing is
+    left to check (`_make` is Python, and 100k credentials take it 0.1 s)."""
+    return map(functools.partial(tuple.__new__, kind), rows)
 
 
 def _uuids(column: list) -> list:
-    if not all(map(is_uuid, column)):
+    if not are_uuids(column):
         raise ValueError("not a credential ID")
     return column
 
@@ -184,16 +197,12 @@ def _optional_dates(column: list) -> list:
     return [None if value is None else dt.date.fromisoformat(value) for value in column]
 
 
-def _attributes(column: list) -> list:
-    # Credentials of a course mostly have the same few (grades): each distinct list is made once.
-    made: dict[tuple, tuple[Attribute, ...]] = {}
-    result = []
-    for attributes in column:
-        key = tuple(map(tuple, attributes))
-        if key not in made:
-            made[key] = tuple(Attribute(str(n), str(k), str(v)) for n, k, v in key)
-        result.append(made[key])
-    return result
+def _attributes(column: list, attribute_lists: list) -> list:
+    """Each credential's attributes, from its index into the file's distinct lists."""
+    made = [tuple(Attribute(str(n), str(k), str(v)) for n, k, v in attributes) for attributes in attribute_lists]
+    if column and (min(_of_types(column, int)) < 0 or max(column) >= len(made)):
+        raise ValueError("not an index of an attribute list")
+    return list(map(made.__getitem__, column))
 
 
 # Credential's fields but its source (two columns, "file" and "line"), in Credential's order:

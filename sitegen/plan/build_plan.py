@@ -17,21 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sitegen import __version__
-from sitegen.layout import (
-    CREDENTIAL_OUTPUTS,
-    CREDENTIALS_DIR,
-    expected_outputs,
-    is_sha256,
-    is_uuid,
-    output_file_parts,
-)
+from sitegen.layout import CREDENTIALS_DIR, expected_outputs, is_uuid
 from sitegen.model import Credential, Site
+from sitegen.plan.output_stamps import OutputFiles, StampCheck, check_outputs, suspects
 from sitegen.plan.state import (
     INPUTS,
-    MTIME_NS,
     OUTPUTS,
-    SHA256,
-    SIZE,
     STAMP_SIZE,
     THEME_FILES,
     UNCERTAIN,
@@ -69,34 +60,50 @@ def plan_build(credentials: list[Credential], record_digests: list[str], state: 
                theme_file_digest: Callable[[str], str], today, out_dir: Path,
                shard: tuple[int, int] | None, signed: bool, purged: frozenset[str] = frozenset()) -> BuildPlan:
     plan = BuildPlan()
-    fresh_sets = [set_is_fresh(files, theme_file_digest) for files in state.theme_file_sets]
     on_disk = _credential_folders(out_dir)
-    expected = {has_pdf: _OutputFiles(out_dir, expected_outputs(signed=signed, has_pdf=has_pdf))
-                for has_pdf in (False, True)}
-    wanted = set()
+    fresh_sets = [set_is_fresh(files, theme_file_digest) for files in state.theme_file_sets]
+    # The outputs a credential should have, by whether it has a PDF. The stamps of those
+    # nothing else rebuilds are checked together, once every credential has been seen.
+    checks = {has_pdf: StampCheck(OutputFiles(out_dir, expected_outputs(signed=signed, has_pdf=has_pdf)))
+              for has_pdf in (False, True)}
+    verdicts = []  # (credential, why it is rebuilt or None, its StampCheck), in the records' order
+    saved_entry = state.credentials.saved
     for credential, record in zip(credentials, record_digests):
         uuid = credential.uuid
         if shard and shard_of(uuid, shard[1]) != shard[0]:
             continue
-        wanted.add(uuid)
         status = certificate_status(credential, today)
         digest = plan.inputs[uuid] = inputs_digest(record, settings_digest(credential), status)
-        reason, restamped = _why_rebuild(uuid, state.credentials.saved(uuid), digest, fresh_sets,
-                                         expected[status != "revoked"])
-        if restamped:
-            plan.restamped[uuid] = restamped
+        saved = saved_entry(uuid)
+        check = checks[status != "revoked"]
+        reason = _why_rebuild(saved, digest, fresh_sets, check.files)
+        if reason is None:
+            check.add(uuid, saved)
+        verdicts.append((credential, reason, check))
+    _sort_out(plan, verdicts, suspects(list(checks.values())), saved_entry)
+    mine = (lambda u: shard_of(u, shard[1]) == shard[0]) if shard else (lambda u: True)
+    plan.purged = sorted(u for u in purged if mine(u))
+    # A shard's output holds its own credentials only: those of other shards (N changed,
+    # or a tree restored from another job's cache) go, or its publish would never see them.
+    gone = (set(state.credentials) | on_disk) - set(plan.inputs) - set(plan.purged)
+    plan.removed = sorted(u for u in gone if is_uuid(u))  # a folder's name is not trusted as an ID
+    return plan
+
+
+def _sort_out(plan: BuildPlan, verdicts: list, not_as_stamped: set[str], saved_entry) -> None:
+    """Each credential to build or unchanged, in the records' order. One whose outputs may
+    not be as stamped is looked at alone: why it is rebuilt, or which stamps only moved."""
+    for credential, reason, check in verdicts:
+        uuid = credential.uuid
+        if reason is None and uuid in not_as_stamped:
+            reason, restamped = check_outputs(uuid, saved_entry(uuid), check.files)
+            if restamped:
+                plan.restamped[uuid] = restamped
         if reason:
             plan.to_build.append(credential)
             plan.reasons[uuid] = reason
         else:
             plan.unchanged.append(uuid)
-    mine = (lambda u: shard_of(u, shard[1]) == shard[0]) if shard else (lambda u: True)
-    plan.purged = sorted(u for u in purged if mine(u))
-    # A shard's output holds its own credentials only: those of other shards (N changed,
-    # or a tree restored from another job's cache) go, or its publish would never see them.
-    gone = (set(state.credentials) | on_disk) - wanted - set(plan.purged)
-    plan.removed = sorted(u for u in gone if is_uuid(u))  # a folder's name is not trusted as an ID
-    return plan
 
 
 def record_digest(credential: Credential) -> str:
@@ -175,74 +182,21 @@ def site_wide_settings(site: Site) -> tuple:
     return tuple((f.name, getattr(site, f.name)) for f in dataclasses.fields(site) if f.name not in per_subject)
 
 
-def _why_rebuild(uuid: str, saved: list | None, digest: str, fresh_sets: list[bool],
-                 expected: _OutputFiles) -> tuple[str | None, dict]:
-    """(why the credential is built again, or None; new stamps of outputs that were only touched)."""
+def _why_rebuild(saved: list | None, digest: str, fresh_sets: list[bool], expected: OutputFiles) -> str | None:
+    """Why the credential is built again, or None if only its outputs' stamps may say so
+    (`sitegen.plan.output_stamps`)."""
     if saved is None:
-        return "new", {}
+        return "new"
     if saved[UNCERTAIN]:
-        return "uncertain", {}  # a build that failed or died may have half-written it
+        return "uncertain"  # a build that failed or died may have half-written it
     if saved[INPUTS] != digest:
-        return "changed", {}
+        return "changed"
     theme_files = saved[THEME_FILES]
     if not (0 <= theme_files < len(fresh_sets)) or not fresh_sets[theme_files]:
-        return "theme", {}
+        return "theme"
     if saved[OUTPUTS::STAMP_SIZE] != expected.kinds:
-        return "outputs", {}
-    return _check_outputs(uuid, saved, expected)
-
-
-class _OutputFiles:
-    """The outputs a build expects of a credential, their files in pieces (`output_file_parts`),
-    so that checking every output of every credential of a no-op build names each file by
-    joining three strings."""
-
-    def __init__(self, out_dir: Path, kinds: tuple[str, ...]):
-        self.kinds = list(kinds)  # in the order a saved entry lists them
-        # (kind, text before the name, text after it, where a saved entry holds the digest
-        # that is the name (None: the name is the ID), where it holds the kind's stamp)
-        self.files = []
-        for position, kind in enumerate(kinds):
-            before, after = output_file_parts(kind)
-            named_by = CREDENTIAL_OUTPUTS[kind].named_by
-            digest_at = _stamp_at(kinds.index(named_by)) + SHA256 if named_by else None
-            self.files.append((kind, f"{out_dir}{os.sep}{before}", after, digest_at, _stamp_at(position)))
-
-
-def _stamp_at(position: int) -> int:
-    return OUTPUTS + STAMP_SIZE * position
-
-
-def _check_outputs(uuid: str, saved: list, expected: _OutputFiles) -> tuple[str | None, dict]:
-    """("missing" or "altered", {}) when an output is not as written; else (None, new stamps
-    of outputs whose modification time moved while their bytes stayed the same). `saved`
-    lists the outputs `expected` names, in its order."""
-    restamped = {}
-    for kind, before, after, digest_at, at in expected.files:
-        if digest_at is None:
-            path = before + uuid + after
-        elif is_sha256(saved[digest_at]):
-            path = before + saved[digest_at] + after
-        else:  # a damaged entry: it names no file
-            return "missing", {}
-        try:
-            stat = os.stat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            return "missing", {}
-        if stat.st_size == saved[at + SIZE] and stat.st_mtime_ns == saved[at + MTIME_NS]:
-            continue
-        if stat.st_size != saved[at + SIZE] or _file_sha256(path) != saved[at + SHA256]:
-            return "altered", {}
-        restamped[kind] = OutputStamp(saved[at + SHA256], stat.st_size, stat.st_mtime_ns)
-    return None, restamped
-
-
-def _file_sha256(path: str) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError:  # a folder where a file should be, unreadable: not what was written
-        return None
+        return "outputs"
+    return None
 
 
 def set_is_fresh(files: dict[str, str], theme_file_digest: Callable[[str], str]) -> bool:

@@ -22,10 +22,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
-from sitegen.layout import CREDENTIAL_OUTPUTS, STATE_FILE, is_sha256, is_site_path, is_uuid
+from sitegen.layout import CREDENTIAL_OUTPUTS, STATE_FILE, are_uuids, is_sha256, is_site_path, is_uuid
 from sitegen.memory import collector_paused
 from sitegen.write.files import write_atomic
 
@@ -78,10 +79,7 @@ class SavedCredentials(MutableMapping[str, CredentialState]):
     becomes an uncertain entry with no outputs, rebuilt as after a crash."""
 
     def __init__(self, rows: list | None = None):
-        self._entries: dict[str, CredentialState | list] = {}
-        for row in rows or ():
-            if _row_is_readable(row):
-                self._entries[row[0]] = row
+        self._entries: dict[str, CredentialState | list] = _readable_rows(rows or [])
 
     def __getitem__(self, uuid: str) -> CredentialState:
         entry = self._entries[uuid]
@@ -230,6 +228,23 @@ def theme_file_set_index(sets: list[dict[str, str]], files: dict[str, str]) -> i
             return index
     sets.append(files)
     return len(sets) - 1
+
+
+def _readable_rows(rows: list) -> dict[str, list]:
+    """uuid -> row, of the rows the plan can read (`_row_is_readable`): all of them checked
+    at once when they all are, as in a file this module wrote, else one by one."""
+    if _all_readable(rows):
+        return dict(zip(map(itemgetter(0), rows), rows))
+    return {row[0]: row for row in rows if _row_is_readable(row)}
+
+
+def _all_readable(rows: list) -> bool:
+    """`_row_is_readable` of every row, a column at a time (0.3 s less of a no-op build of 100k)."""
+    if set(map(type, rows)) - {list}:
+        return False
+    if not all(n >= OUTPUTS and (n - OUTPUTS) % STAMP_SIZE == 0 for n in set(map(len, rows))):
+        return False
+    return are_uuids(list(map(itemgetter(0), rows))) and set(map(type, map(itemgetter(THEME_FILES), rows))) <= {int}
 
 
 def _row_is_readable(row: object) -> bool:
