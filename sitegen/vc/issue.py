@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -19,6 +18,7 @@ from sitegen.vc.credential import (
     valid_from,
 )
 from sitegen.vc.did import key_id
+from sitegen.vc.json_text import indented_json
 from sitegen.vc.status_list import MIN_ENTRIES, status_list_document
 
 
@@ -95,4 +95,4 @@ def _template(values, make_document) -> ShapeTemplate:
 
 def credential_json(document: dict) -> bytes:
     """The bytes to publish: UTF-8, every script as itself (not \\u escapes), the same each build."""
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (indented_json(document, ensure_ascii=False) + "\n").encode("utf-8")

@@ -28,7 +28,6 @@ that URL lies where the issuer profile's `verification.startsWith` allows.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -36,6 +35,7 @@ from urllib.parse import quote
 from sitegen.layout import CREDENTIALS_DIR, CredentialPaths
 from sitegen.model import CERTIFICATE_MODES
 from sitegen.vc.credential import identity_hash, identity_salt, valid_from, valid_until
+from sitegen.vc.json_text import indented_json
 
 CONTEXT = "https://w3id.org/openbadges/v2"
 CONTENT_TYPE = "application/ld+json"
@@ -298,7 +298,7 @@ def ob2_json(document: dict) -> bytes:
     parameter, so a consumer that does not take JSON for UTF-8 guesses (Python's requests does),
     and ASCII reads the same whatever it guesses.
     """
-    return (json.dumps(document, ensure_ascii=True, indent=2) + "\n").encode("ascii")
+    return (indented_json(document, ensure_ascii=True) + "\n").encode("ascii")
 
 
 # --- Checks ----------------------------------------------------------------------------------------
