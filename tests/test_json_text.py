@@ -7,7 +7,7 @@ from collections import OrderedDict
 
 import pytest
 
-from sitegen.vc.json_text import indented_json
+from sitegen.json_text import indented_json
 
 DOCUMENTS = [
     {},
@@ -24,10 +24,12 @@ DOCUMENTS = [
 ]
 
 
+@pytest.mark.parametrize("indent", [2, 1, 0])
 @pytest.mark.parametrize("ensure_ascii", [True, False])
 @pytest.mark.parametrize("document", DOCUMENTS, ids=range(len(DOCUMENTS)))
-def test_the_same_text_as_json_dumps_with_indent_2(document, ensure_ascii):
-    assert indented_json(document, ensure_ascii) == json.dumps(document, ensure_ascii=ensure_ascii, indent=2)
+def test_the_same_text_as_json_dumps_with_an_indent(document, ensure_ascii, indent):
+    assert indented_json(document, ensure_ascii, indent) == json.dumps(document, ensure_ascii=ensure_ascii,
+                                                                       indent=indent)
 
 
 def test_what_json_cannot_write_is_refused_the_same_way():

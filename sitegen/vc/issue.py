@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sitegen.json_text import indented_json
 from sitegen.vc import proof
 from sitegen.vc.canonical import PLACEHOLDER_PREFIX, CanonicalizationError, ShapeTemplate, canonize
 from sitegen.vc.credential import (
@@ -18,7 +19,6 @@ from sitegen.vc.credential import (
     valid_from,
 )
 from sitegen.vc.did import key_id
-from sitegen.vc.json_text import indented_json
 from sitegen.vc.status_list import MIN_ENTRIES, status_list_document
 
 

@@ -32,10 +32,10 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from sitegen.json_text import indented_json
 from sitegen.layout import CREDENTIALS_DIR, CredentialPaths
 from sitegen.model import CERTIFICATE_MODES
 from sitegen.vc.credential import identity_hash, identity_salt, valid_from, valid_until
-from sitegen.vc.json_text import indented_json
 
 CONTEXT = "https://w3id.org/openbadges/v2"
 CONTENT_TYPE = "application/ld+json"
