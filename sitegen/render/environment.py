@@ -55,6 +55,12 @@ class RecordingEnvironment(jinja2.Environment):
         super().__init__(**options)
         self.on_lookup = on_lookup
 
+    def make_globals(self, d):
+        # A dict, not Jinja's ChainMap over the environment's: each page (and each import in
+        # it) reads every global, and a ChainMap is read in Python. The environment's globals
+        # are never changed once pages render.
+        return {**self.globals, **(d or {})}
+
     def _load_template(self, name, globals):
         # Misses count too: a new override template must rebuild what it now overrides.
         self.on_lookup(name)

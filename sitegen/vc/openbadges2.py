@@ -28,6 +28,7 @@ that URL lies where the issuer profile's `verification.startsWith` allows.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -191,6 +192,7 @@ def badge_path(badge: Ob2Badge) -> str:
     return badge_class_path(badge.kind, badge.subject_id, badge.mode)
 
 
+@functools.lru_cache(maxsize=4096)  # one per course and mode, asked for by each of their assertions
 def badge_class_path(kind: str, subject_id: str, mode: str | None) -> str:
     """`ob2/badges/course/<course id>/<mode>.json` or `ob2/badges/program/<program id>.json`
     (course and program ids are two namespaces in site.yml: they may be equal)."""
