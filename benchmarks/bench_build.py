@@ -40,7 +40,8 @@ def run_build(project: Path, *extra: str) -> dict:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"build failed:\n{err}")
     report = json.loads(out)
-    return {"seconds": seconds, "peak_mib": usage.ru_maxrss * 1024 / MIB, "counts": report["counts"]}
+    return {"seconds": seconds, "peak_mib": usage.ru_maxrss * 1024 / MIB, "counts": report["counts"],
+            "cpu": usage.ru_utime + usage.ru_stime}  # its workers' too: it waited for them
 
 
 def hugo_project(out: Path, project: Path) -> Path | None:
@@ -69,59 +70,76 @@ def hugo_project(out: Path, project: Path) -> Path | None:
     return site
 
 
-def time_hugo(site: Path) -> float:
+def time_hugo(site: Path, destination: Path) -> float:
+    """One cold Hugo build into a new folder (as sitegen's cold builds are timed)."""
     started = time.perf_counter()
-    subprocess.run(["hugo", "--quiet", "-s", str(site)], check=True, capture_output=True)
+    subprocess.run(["hugo", "--quiet", "-s", str(site), "--destination", str(destination)], check=True,
+                   capture_output=True)
     return time.perf_counter() - started
 
 
-def page_only_figures(workdir: Path, size: int, with_hugo: bool) -> None:
+def page_only_figures(workdir: Path, size: int, with_hugo: bool, runs: int = 1) -> None:
+    """Cold, no-op, +1 award and a template change; with Hugo, cold builds of both alternate
+    `runs` times (at least 2), each into a new folder, and the fastest of each counts: other
+    work on the machine only adds. (A new folder: on ext4, creating files right after
+    deleting many is slow.)"""
     project = write_project(workdir / f"pages-{size}", size, ["latin", "cyrillic", "cjk", "arabic", "devanagari"])
-    cold = run_build(project, "--pages-only")
-    noop = run_build(project, "--pages-only")
+    hugo = hugo_sites(workdir, project) if with_hugo else {}
+    runs = max(runs, 2) if hugo else runs
+    colds, hugo_colds = [], {name: [] for name in hugo}
+    for index in range(runs):
+        out = workdir / f"pages-{size}-cold-{index}"
+        colds.append(run_build(project, "--pages-only", "--out", str(out)))
+        for name, site in hugo.items():
+            hugo_colds[name].append(time_hugo(site, hugo_output(workdir, name, index)))
+    cold = min(colds, key=lambda run: run["seconds"])
+    noop = run_build(project, "--pages-only", "--out", str(out))
     print(f"\n== page-only build, {size} credentials ==")
     print(f"cold     {cold['seconds']:7.2f} s  ({size / cold['seconds']:.0f} credentials/s), "
-          f"peak memory {cold['peak_mib']:.0f} MiB (main process)")
+          f"peak memory {cold['peak_mib']:.0f} MiB (main process); CPU "
+          f"{min(run['cpu'] for run in colds) / size * 1000:.2f} ms/credential (all processes)"
+          + (f"; fastest of {runs}" if runs > 1 else ""))
     print(f"no-op    {noop['seconds']:7.2f} s  generated={noop['counts']['generated']}  "
           f"= {noop['seconds'] / cold['seconds']:.1%} of cold, peak memory {noop['peak_mib']:.0f} MiB")
+    if hugo:
+        hugo_lines(workdir, project, out, cold["seconds"], {name: min(t) for name, t in hugo_colds.items()}, runs)
     append_record(project, 10**9)
-    one = run_build(project, "--pages-only")
+    one = run_build(project, "--pages-only", "--out", str(out))
     print(f"+1 award {one['seconds']:7.2f} s  generated={one['counts']['generated']}  "
           f"= {one['seconds'] / cold['seconds']:.1%} of cold")
     override = project / "themes/default/templates/mode/verified/certificate.html"
     override.parent.mkdir(parents=True, exist_ok=True)
     override.write_text('{% extends "certificate.html" %}')
-    tmpl = run_build(project, "--pages-only")
+    tmpl = run_build(project, "--pages-only", "--out", str(out))
     print(f"template {tmpl['seconds']:7.2f} s  generated={tmpl['counts']['generated']} of {size + 1} "
           f"(a new override for verified certificates only)")
-    if with_hugo:
-        hugo_figures(workdir, project, cold["seconds"])
 
 
-def hugo_figures(workdir: Path, project: Path, sitegen_cold: float) -> None:
-    """Hugo side by side, twice: with a one-line template, and on the same pages (the same
-    three files per credential, byte for byte: `hugo_pages.py`). Each build is timed twice,
-    alternating with a second cold sitegen build, and the faster run counts."""
+def hugo_sites(workdir: Path, project: Path) -> dict[str, Path]:
+    """Hugo side by side, twice: on the same pages (the same three files per credential,
+    byte for byte: `hugo_pages.py`), and with a one-line template."""
     if not shutil.which("hugo"):
         print("hugo: not installed (Debian package hugo); no side-by-side figure")
-        return
-    from hugo_pages import check_same_pages, hugo_same_pages, read_rows
+        return {}
+    from hugo_pages import hugo_same_pages
 
-    minimal = hugo_project(workdir, project)
-    same = hugo_same_pages(workdir, project, [sys.executable, "-m", "sitegen"])
-    times = {"minimal": [], "same": [], "sitegen": [sitegen_cold]}
-    for round_ in range(2):
-        times["minimal"].append(time_hugo(minimal))
-        times["same"].append(time_hugo(same))
-        if round_ == 0:  # into a new folder: creating files right after deleting many is slow on ext4
-            times["sitegen"].append(run_build(project, "--pages-only", "--out", str(workdir / "cold-again"))["seconds"])
-    best = {name: min(runs) for name, runs in times.items()}
+    return {"same pages": hugo_same_pages(workdir, project, [sys.executable, "-m", "sitegen"]),
+            "one-line template": hugo_project(workdir, project)}
+
+
+def hugo_output(workdir: Path, name: str, run: int) -> Path:
+    return workdir / f"hugo-{name.replace(' ', '-')}-{run}"
+
+
+def hugo_lines(workdir: Path, project: Path, built: Path, sitegen_cold: float, hugo: dict[str, float],
+               runs: int) -> None:
+    from hugo_pages import check_same_pages, read_rows
+
     uuids = [row["uuid"] for row in read_rows(project)[:30]]
-    print(check_same_pages(same / "public", workdir / "cold-again", uuids))
-    print(f"hugo     one-line template {best['minimal']:.2f} s; the same pages {best['same']:.2f} s "
-          f"(fastest of 2 each; sitegen cold, fastest of 2: {best['sitegen']:.2f} s)")
-    print(f"ratio    sitegen cold / hugo cold: {best['sitegen'] / best['same']:.2f}x on the same pages, "
-          f"{best['sitegen'] / best['minimal']:.2f}x against a one-line template")
+    print(check_same_pages(hugo_output(workdir, "same pages", runs - 1), built, uuids))
+    print(f"hugo     cold, fastest of {runs}: " + "; ".join(f"{name} {s:.2f} s" for name, s in hugo.items()))
+    print("ratio    sitegen cold / hugo cold: " + ", ".join(
+        f"{sitegen_cold / s:.2f}x ({name})" for name, s in hugo.items()))
 
 
 def full_figures(workdir: Path, size: int, jobs: int) -> None:
@@ -186,6 +204,8 @@ def main() -> None:
     parser.add_argument("--full", default="300",
                         help="credentials for the full-artifact builds (comma-separated; 0: skip)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--runs", type=int, default=1,
+                        help="cold page-only builds (and Hugo's) to run, alternating; the fastest counts")
     parser.add_argument("--keep", type=Path, help="keep the generated projects in this folder")
     args = parser.parse_args()
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="sitegen-bench-"))
@@ -193,7 +213,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; work folder {workdir}", flush=True)
     try:
         for size in (int(s) for s in args.sizes.split(",") if s):
-            page_only_figures(workdir, size, with_hugo=size == 10000)
+            page_only_figures(workdir, size, with_hugo=size == 10000, runs=args.runs)
         for size in (int(s) for s in args.full.split(",") if s and int(s)):
             full_figures(workdir, size, args.jobs)
     finally:

@@ -22,6 +22,9 @@ from sitegen.workers import run_tasks
 from sitegen.write.credential import CredentialWriter
 
 CREDENTIALS_PER_TASK = 25  # per worker task: enough to batch PDF layout, small enough to balance
+# Without PDFs a credential costs about half a millisecond: tasks of 25 would spend a fifth as
+# much again of the parent's time on sending them and collecting their results.
+PAGES_PER_TASK = 100
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,8 @@ def run_batches(job: CredentialJob, credentials: list[Credential], previous: dic
         # a few batches per kind most are drawn by one worker instead of by every worker.
         # The order changes nothing else: outputs do not depend on it.
         credentials = sorted(credentials, key=_look_alike)
-    batches = [[(c, previous.get(c.uuid)) for c in credentials[i:i + CREDENTIALS_PER_TASK]]
-               for i in range(0, len(credentials), CREDENTIALS_PER_TASK)]
+    size = CREDENTIALS_PER_TASK if job.signer is not None else PAGES_PER_TASK
+    batches = [[(c, previous.get(c.uuid)) for c in credentials[i:i + size]] for i in range(0, len(credentials), size)]
     return run_tasks(job, batches, jobs)
 
 

@@ -165,6 +165,9 @@ class BuildState:
     # removed. Never a path outside the output folder: each is checked when read.
     shared_pages: list[str] = field(default_factory=list)
     site_pages: SitePagesState | None = None
+    # Where each set is in theme_file_sets, found without comparing a credential's set with
+    # each of them in turn (16 sets at 10k credentials of 5 courses: 16 us a credential).
+    _set_indexes: dict[frozenset, int] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, out_dir: Path) -> BuildState:
@@ -195,7 +198,11 @@ class BuildState:
         mark_uncertain(self.credentials, uuids)
 
     def theme_file_set_index(self, files: dict[str, str]) -> int:
-        return theme_file_set_index(self.theme_file_sets, files)
+        key = frozenset(files.items())
+        index = self._set_indexes.get(key)
+        if index is None:
+            index = self._set_indexes[key] = theme_file_set_index(self.theme_file_sets, files)
+        return index
 
     def pdf_hashes(self) -> set[str]:
         """The SHA-256 of every PDF the state vouches for (or may have written)."""

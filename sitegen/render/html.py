@@ -6,7 +6,9 @@ reaches HTML through Jinja's autoescaping, JSON through json.dumps, URLs through
 
 from __future__ import annotations
 
+import functools
 import json
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import jinja2
@@ -63,27 +65,45 @@ def qr_svg(text: str) -> jinja2.utils.markupsafe.Markup:
 def share_links(site: Site, view: CertificateView) -> dict[str, str]:
     """LinkedIn 'Add to profile' and share URLs; every value goes through urlencode."""
     page_url = site.base_url + view.paths.page
-    add = {
-        "startTask": "CERTIFICATION_NAME",
-        "name": f"{view.title} ({view.mode_label or view.kind_label})",
+    course = _course_share_query(view.title, view.mode_label or view.kind_label, view.kind_label,
+                                 view.organization_name, view.organization_linkedin_id)
+    learner = {
         "issueYear": str(view.issued.year),
         "issueMonth": str(view.issued.month),
         "certUrl": page_url,
         "certId": view.uuid,
     }
     if view.expires:
-        add["expirationYear"], add["expirationMonth"] = str(view.expires.year), str(view.expires.month)
-    if view.organization_linkedin_id:
-        add["organizationId"] = view.organization_linkedin_id
-    else:
-        add["organizationName"] = view.organization_name
-    text = f"I earned a {view.kind_label.lower()} for {view.title} from {view.organization_name}"
+        learner["expirationYear"], learner["expirationMonth"] = str(view.expires.year), str(view.expires.month)
+    shared_url = urlencode({"url": page_url})
     return {
-        "linkedin_add_url": "https://www.linkedin.com/profile/add?" + urlencode(add),
-        "linkedin_share_url": "https://www.linkedin.com/sharing/share-offsite/?" + urlencode({"url": page_url}),
-        "x_share_url": "https://x.com/intent/post?" + urlencode({"text": text, "url": page_url}),
+        # The query's fields in LinkedIn's documented order: the award, this learner's, the issuer.
+        "linkedin_add_url": f"https://www.linkedin.com/profile/add?{course.award}&{urlencode(learner)}&{course.issuer}",
+        "linkedin_share_url": "https://www.linkedin.com/sharing/share-offsite/?" + shared_url,
+        "x_share_url": f"https://x.com/intent/post?{course.text}&{shared_url}",
         "facebook_share_url": "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": page_url}),
     }
+
+
+@dataclass(frozen=True)
+class _CourseShareQuery:
+    """The parts of a page's share URLs that name the course and issuer, not the learner:
+    urlencoded once per course (or program) and mode instead of once per page."""
+
+    award: str  # startTask=...&name=...
+    issuer: str  # organizationId=... or organizationName=...
+    text: str  # text=... of the post on X
+
+
+@functools.lru_cache(maxsize=1024)
+def _course_share_query(title: str, award: str, kind_label: str, organization_name: str,
+                        organization_linkedin_id: str | None) -> _CourseShareQuery:
+    # The key is every value the parts show: two learners of a course and mode share them.
+    issuer = ({"organizationId": organization_linkedin_id} if organization_linkedin_id
+              else {"organizationName": organization_name})
+    text = f"I earned a {kind_label.lower()} for {title} from {organization_name}"
+    return _CourseShareQuery(urlencode({"startTask": "CERTIFICATION_NAME", "name": f"{title} ({award})"}),
+                             urlencode(issuer), urlencode({"text": text}))
 
 
 def credential_json(site: Site, view: CertificateView, credential: Credential,

@@ -79,6 +79,7 @@ class Theme:
         self._template_digests: dict[str, str] = {}
         self._site_paths = SimpleNamespace(**site_links())
         self._chosen: dict[tuple[str, ...], tuple[jinja2.Template, tuple[str, ...]]] = {}
+        self._file_digests: dict[tuple[frozenset, frozenset], dict[str, str]] = {}
         self.shared_parts = SharedParts(check_every_use=os.environ.get("SITEGEN_CHECK_SHARED") == "1")
 
     @functools.cached_property
@@ -153,9 +154,16 @@ class Theme:
             return "missing"
 
     def file_digests(self, record: RenderRecord) -> dict[str, str]:
-        """What a render loaded (`record`), as the build state keeps it: name -> digest."""
-        files = {f"template:{n}": self.template_digest(n) for n in record.templates}
-        files.update({f"asset:{n}": self.asset_digest(n) for n in record.assets})
+        """What a render loaded (`record`), as the build state keeps it: name -> digest.
+
+        The same dict for every render that loaded the same files (not to be changed): the
+        pages of one course and mode send their worker's results one copy of it, not one each."""
+        key = (frozenset(record.templates), frozenset(record.assets))
+        files = self._file_digests.get(key)
+        if files is None:  # the theme does not change during a build: nor do its digests
+            files = {f"template:{n}": self.template_digest(n) for n in record.templates}
+            files.update({f"asset:{n}": self.asset_digest(n) for n in record.assets})
+            self._file_digests[key] = files
         return files
 
     # -- helpers available in every template -------------------------------------

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sitegen.json_text import indented_json
 from sitegen.vc import proof
 from sitegen.vc.canonical import PLACEHOLDER_PREFIX, CanonicalizationError, ShapeTemplate, canonize
 from sitegen.vc.credential import (
@@ -95,4 +95,4 @@ def _template(values, make_document) -> ShapeTemplate:
 
 def credential_json(document: dict) -> bytes:
     """The bytes to publish: UTF-8, every script as itself (not \\u escapes), the same each build."""
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (indented_json(document, ensure_ascii=False) + "\n").encode("utf-8")

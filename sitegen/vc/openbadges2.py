@@ -28,11 +28,12 @@ that URL lies where the issuer profile's `verification.startsWith` allows.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import functools
 import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from sitegen.json_text import indented_json
 from sitegen.layout import CREDENTIALS_DIR, CredentialPaths
 from sitegen.model import CERTIFICATE_MODES
 from sitegen.vc.credential import identity_hash, identity_salt, valid_from, valid_until
@@ -191,6 +192,7 @@ def badge_path(badge: Ob2Badge) -> str:
     return badge_class_path(badge.kind, badge.subject_id, badge.mode)
 
 
+@functools.lru_cache(maxsize=4096)  # one per course and mode, asked for by each of their assertions
 def badge_class_path(kind: str, subject_id: str, mode: str | None) -> str:
     """`ob2/badges/course/<course id>/<mode>.json` or `ob2/badges/program/<program id>.json`
     (course and program ids are two namespaces in site.yml: they may be equal)."""
@@ -298,7 +300,7 @@ def ob2_json(document: dict) -> bytes:
     parameter, so a consumer that does not take JSON for UTF-8 guesses (Python's requests does),
     and ASCII reads the same whatever it guesses.
     """
-    return (json.dumps(document, ensure_ascii=True, indent=2) + "\n").encode("ascii")
+    return (indented_json(document, ensure_ascii=True) + "\n").encode("ascii")
 
 
 # --- Checks ----------------------------------------------------------------------------------------

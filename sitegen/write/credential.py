@@ -45,6 +45,8 @@ class CredentialWriter:
     def _remove_strays(self, folder: str, written: set[str]) -> None:
         """Files in the credential's folder that this build did not write: a PDF from before
         a revocation whose build state was lost, say. Dot-files are temporary, swept apart."""
+        if self.tree.made_new(folder):  # a cold build: no folder to list
+            return
         for name in os.listdir(self.tree.path(folder)):
             site_path = f"{folder}/{name}"
             if site_path not in written and not name.startswith("."):

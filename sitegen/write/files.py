@@ -19,28 +19,42 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def _replace(path: Path | str, data: bytes) -> os.stat_result:
-    """Write through a temporary name; the file's stat (renaming keeps its size and mtime)."""
+    """Write through a temporary name; the file's stat (renaming keeps its size and mtime).
+
+    With the os module's calls, not open(): a build writes three files a credential, and
+    Python's file objects cost more than the system calls under them."""
     folder, name = os.path.split(path)
     temporary = os.path.join(folder, f".{name}.tmp-{os.getpid()}")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        stat = os.fstat(handle.fileno())
+    handle = os.open(temporary, _NEW_FILE, 0o666)  # as open(..., "wb") does, the umask applied
+    try:
+        written = os.write(handle, data)
+        if written < len(data):  # a short write (a signal, a full disk): write the rest
+            with memoryview(data) as rest:
+                while written < len(data):
+                    written += os.write(handle, rest[written:])
+        stat = os.fstat(handle)
+    finally:
+        os.close(handle)
     os.replace(temporary, path)
     return stat
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
 
 
 class OutputTree:
     """One output folder: atomic writes and removals by site path ("credentials/<uuid>/...").
 
-    It remembers the folders it made, so most writes skip the mkdir system call; one
-    tree belongs to one build (and one worker process), never shared between builds.
+    It remembers the folders it made, so most writes skip the mkdir system call, and which
+    of them were not there before (`made_new`); one tree belongs to one build (and one worker
+    process), never shared between builds.
     """
 
     def __init__(self, root: Path):
         self.root = root
         self._root = str(root)  # paths as strings: a build writes hundreds of thousands
         self._made_folders: set[str] = set()
+        self._new_folders: set[str] = set()  # made by this tree: holds only what it wrote
 
     def path(self, site_path: str) -> Path:
         return self.root / site_path
@@ -50,9 +64,15 @@ class OutputTree:
         path = f"{self._root}/{site_path}"
         folder = path.rpartition("/")[0]
         if folder not in self._made_folders:
-            os.makedirs(folder, exist_ok=True)
+            if _made_new(folder):
+                self._new_folders.add(folder)
             self._made_folders.add(folder)
         return _replace(path, data)
+
+    def made_new(self, site_folder: str) -> bool:
+        """Whether this tree made the folder at `site_folder`: then nothing but what it wrote
+        there is in it (no file of an earlier build to look for)."""
+        return f"{self._root}/{site_folder}" in self._new_folders
 
     def write_if_changed(self, site_path: str, data: bytes) -> bool:
         """Write only when the bytes differ, so an unchanged file keeps its identity."""
@@ -108,6 +128,7 @@ class OutputTree:
         removed = remove_tree(self.root / site_path)
         gone = f"{self._root}/{site_path}"
         self._made_folders = {p for p in self._made_folders if p != gone and not p.startswith(gone + "/")}
+        self._new_folders &= self._made_folders
         return removed
 
 
