@@ -17,6 +17,14 @@ from typing import Protocol, TypeVar
 Outcome = TypeVar("Outcome")
 
 
+def cores() -> int:
+    """The cores this process may run on (a CI runner's container may have fewer than the machine)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 class Job(Protocol[Outcome]):
     def run(self, batch: list) -> Outcome: ...
 

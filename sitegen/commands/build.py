@@ -48,12 +48,12 @@ from sitegen.memory import unfreeze
 from sitegen.model import Site
 from sitegen.plan.build_plan import (
     BuildPlan,
-    file_stamp,
     plan_build,
     site_pages_digest,
     site_pages_unchanged,
     site_settings_digest,
 )
+from sitegen.plan.output_stamps import file_stamp
 from sitegen.plan.state import BuildState, CredentialState, SitePagesState
 from sitegen.plan.status_indexes import StatusIndexes, load_status_indexes
 from sitegen.progress import Progress

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sitegen import __version__
 from sitegen.layout import CREDENTIALS_DIR, expected_outputs, is_uuid
 from sitegen.model import Credential, Site
-from sitegen.plan.output_stamps import OutputFiles, StampCheck, check_outputs, suspects
+from sitegen.plan.output_stamps import OutputFiles, StampCheck, check_outputs, file_stamp, suspects
 from sitegen.plan.state import (
     INPUTS,
     OUTPUTS,
@@ -138,15 +138,6 @@ def site_pages_unchanged(saved: SitePagesState | None, digest: str, state: Build
     if not set_is_fresh(state.theme_file_sets[saved.theme_files], theme_file_digest):
         return False
     return all(file_stamp(out_dir / path) == stamp for path, stamp in saved.stamps.items())
-
-
-def file_stamp(path: Path) -> tuple[int, int] | None:
-    """(size, modification time) of a file, or None when there is none."""
-    try:
-        stat = path.stat()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return stat.st_size, stat.st_mtime_ns
 
 
 def site_settings_digest(site: Site, fingerprint: str | None, signed: bool,

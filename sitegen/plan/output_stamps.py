@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sitegen.layout import CREDENTIAL_OUTPUTS, are_sha256s, is_sha256, output_file_parts
 from sitegen.plan.state import MTIME_NS, OUTPUTS, SHA256, SIZE, STAMP_SIZE, OutputStamp
+from sitegen.workers import cores
 
 CHUNK = 4096  # credentials checked at a time: bounds the lists of names and stamps
 # Outputs from which a child process checks half of them. Forking a process that holds the
@@ -111,14 +112,7 @@ def _checked(rounds: list[_Round]) -> set[str]:
 def _may_fork() -> bool:
     # A fork copies only the thread that makes it: with other threads running (`sitegen
     # serve`), a lock one of them holds would never be released in the child.
-    return hasattr(os, "fork") and threading.active_count() == 1 and _cores() > 1
-
-
-def _cores() -> int:
-    """The cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    return hasattr(os, "fork") and threading.active_count() == 1 and cores() > 1
 
 
 def _shared_with_a_child(rounds: list[_Round]) -> set[str]:
@@ -192,12 +186,14 @@ def _stamps(stat, names: list[str]) -> list[tuple[int, int] | None]:
     try:
         return list(map(_SIZE_AND_TIME, map(stat, names)))
     except OSError:  # one at least is missing: again, one by one
-        return [_stamp(stat, name) for name in names]
+        return [file_stamp(name, stat) for name in names]
 
 
-def _stamp(stat, name: str) -> tuple[int, int] | None:
+def file_stamp(path: str | Path, stat=os.stat) -> tuple[int, int] | None:
+    """(size, modification time) of a file, or None when there is none; `stat` may be
+    `os.stat` bound to a folder's descriptor."""
     try:
-        return _SIZE_AND_TIME(stat(name))
+        return _SIZE_AND_TIME(stat(path))
     except (FileNotFoundError, NotADirectoryError):
         return None
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import multiprocessing
-import os
 import pickle
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from sitegen.errors import SitegenError
 from sitegen.publish.bucket import Bucket, PublishTarget, RetryPolicy, StopSignal
 from sitegen.publish.plan import LocalObject, Upload
-from sitegen.workers import run_tasks
+from sitegen.workers import cores, run_tasks
 
 # Below this many objects a batch is uploaded by the publishing process alone: a worker
 # costs about 0.1 s of CPU to start (fork, boto3 session and client), the time of 40
@@ -57,14 +56,6 @@ def process_count(processes: int, objects: int, threshold: int) -> int:
     if objects < max(threshold, 2):
         return 1
     return min(processes or cores(), cores(), objects)
-
-
-def cores() -> int:
-    """The cores this process may run on (a CI runner's container may have fewer than the machine)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _upload_in_processes(bucket: Bucket, uploads: list[Upload], processes: int) -> list[tuple[LocalObject, str]]:
