@@ -102,7 +102,7 @@ def make_project(folder: Path, rows: int, courses: int) -> Path:
 
 def sitegen_stage(project: Path, out: Path, jobs: int, shard: str | None = None) -> dict:
     """The legacy stage as `sitegen build` runs it (`--shard K/N`: as one job of a matrix does)."""
-    from sitegen.legacy.read_cache import LEGACY_ROWS_DIR
+    from sitegen.layout import LEGACY_ROWS_DIR
     from sitegen.legacy.stage import build_legacy, load_legacy_build
     from sitegen.load.config import load_sites
     from sitegen.render.theme import Theme

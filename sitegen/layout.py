@@ -85,6 +85,9 @@ LAST_BUILD_FILE = f"{STATE_DIR}/last-build.json"
 RECORDS_CACHE_DIR = f"{STATE_DIR}/records"
 IN_PROGRESS_FILE = f"{STATE_DIR}/build-in-progress"
 LEGACY_URL_MAP_FILE = f"{STATE_DIR}/legacy-url-map.csv"  # lists verify_uuids: never published
+LEGACY_ERASE_FILE = f"{STATE_DIR}/legacy-erase.json"  # what publish erases in the bucket: never published
+LEGACY_STATE_FILE = f"{STATE_DIR}/legacy-state.json"  # sitegen/legacy/state.py
+LEGACY_ROWS_DIR = f"{STATE_DIR}/legacy-rows"  # the exports' rows as first read (sitegen/legacy/read_cache.py)
 PUBLISH_DIGESTS_FILE = f"{STATE_DIR}/publish-digests.json"  # the MD5s publish read last time
 
 _PAGE_FILE = re.compile(r"credentials/([0-9a-f]{32})/index\.html")

@@ -20,9 +20,10 @@ from sitegen.commands.build import BuildOptions, build
 from sitegen.errors import InputProblems
 from sitegen.layout import LAST_BUILD_FILE, LEGACY_URL_MAP_FILE
 from sitegen.legacy.export import load_legacy
+from sitegen.legacy.gate import LEGACY_PURGE_LIST
 from sitegen.legacy.paths import is_preserved_legacy_key
 from sitegen.legacy.purge import purge_legacy
-from sitegen.legacy.purge_list import LEGACY_PURGE_LIST, load_legacy_purge_list
+from sitegen.legacy.purge_list import load_legacy_purge_list
 from sitegen.load.records import record_files
 from sitegen.model import CachePolicy, PublishSettings
 from sitegen.publish.manifest import Manifest, ManifestEntry, key_id

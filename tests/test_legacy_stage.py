@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,12 +21,10 @@ from conftest import output_files
 from legacyexport import EXPORT_NAME, V1, V2, V3, V4, add_rows, export_with, legacy_site, page
 from sitegen.commands.build import BuildOptions, build
 from sitegen.errors import InputProblems
-from sitegen.layout import LEGACY_URL_MAP_FILE
+from sitegen.layout import LEGACY_ROWS_DIR, LEGACY_STATE_FILE, LEGACY_URL_MAP_FILE
 from sitegen.legacy.export import load_legacy
+from sitegen.legacy.gate import LEGACY_PURGE_LIST
 from sitegen.legacy.pages import PAGE_TEMPLATE, LegacyRenderer, legacy_pages
-from sitegen.legacy.purge_list import LEGACY_PURGE_LIST
-from sitegen.legacy.read_cache import LEGACY_ROWS_DIR
-from sitegen.legacy.state import LEGACY_STATE_FILE
 from sitegen.load.config import load_site
 from sitegen.render.theme import Theme
 from sitegen.shards import Shard
@@ -114,10 +113,13 @@ def test_the_three_pages_are_one_file_written_once(sample_site):
     assert {s.st_ino for s in stats} == {stats[0].st_ino} and stats[0].st_nlink == 3
 
 
-def test_a_deleted_export_removes_every_page_and_the_url_map(sample_site):
+@pytest.mark.parametrize("rows_cache", ["kept", "gone"])
+def test_a_deleted_export_removes_every_page_and_the_url_map(sample_site, rows_cache):
     site = legacy_site(sample_site)
     _build(site)
     (site / EXPORT_NAME).unlink()
+    if rows_cache == "gone":  # then only the output folder says the project had legacy certificates
+        shutil.rmtree(_preview(site) / LEGACY_ROWS_DIR)
     report = build(BuildOptions(site, pages_only=True, jobs=1))
     assert report.legacy is None or report.legacy.removed == 4
     out = _preview(site)

@@ -18,6 +18,7 @@ import sys
 import pytest
 
 from conftest import output_files
+from legacyexport import legacy_site
 
 PREVIEW = "build/.preview"  # where pages-only builds go
 ZOE = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"  # awards.csv, line 2
@@ -34,15 +35,26 @@ def generated(report) -> set[str]:
     return {u for u, c in report["credentials"].items() if c["state"] == "generated"}
 
 
-def renderers_loaded_by_a_build(site) -> list[str]:
-    """The rendering libraries a pages-only build of `site`, in a process of its own, loads."""
-    code = ("import sys; from sitegen.cli import main; "
+def modules_loaded_by_a_build(site) -> set[str]:
+    """The modules a pages-only build of `site`, in a process of its own, loads."""
+    code = ("import json, sys; from sitegen.cli import main; "
             f"code = main(['build', '--site', {str(site)!r}, '--pages-only', '--quiet']); "
-            f"print(code, [m for m in {RENDERERS!r} if m in sys.modules])")
+            "print(code, json.dumps(sorted(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     status, loaded = done.stdout.splitlines()[-1].split(" ", 1)
     assert status == "0", done.stderr
-    return json.loads(loaded.replace("'", '"'))
+    return set(json.loads(loaded))
+
+
+def renderers_loaded_by_a_build(site) -> list[str]:
+    loaded = modules_loaded_by_a_build(site)
+    return [m for m in RENDERERS if m in loaded]
+
+
+def legacy_stage_loaded_by_a_build(site) -> list[str]:
+    """The legacy stage's modules: all of sitegen/legacy/ but what tells whether it has work."""
+    return sorted(m for m in modules_loaded_by_a_build(site) if m.startswith("sitegen.legacy.")
+                  and m not in ("sitegen.legacy.detect", "sitegen.legacy.gate"))
 
 
 def test_a_no_op_build_loads_no_renderer(sample_site):
@@ -51,6 +63,13 @@ def test_a_no_op_build_loads_no_renderer(sample_site):
     csv = sample_site / "credentials_data/awards.csv"
     csv.write_text(csv.read_text(encoding="utf-8").replace("Zoë", "Zoé"), encoding="utf-8")
     assert "jinja2" in renderers_loaded_by_a_build(sample_site)  # what has changed is rendered
+
+
+def test_a_project_without_legacy_certificates_never_loads_the_legacy_stage(sample_site):
+    assert legacy_stage_loaded_by_a_build(sample_site) == []  # the first build
+    assert legacy_stage_loaded_by_a_build(sample_site) == []  # a no-op
+    legacy_site(sample_site)  # an export of the platform's certificates added: the stage runs
+    assert "sitegen.legacy.stage" in legacy_stage_loaded_by_a_build(sample_site)
 
 
 def test_a_site_page_deleted_or_edited_by_hand_is_written_again(sample_site, sitegen):

@@ -27,6 +27,7 @@ from sitegen.layout import (
     IN_PROGRESS_FILE,
     KEY_FILE,
     KEYS_PAGE,
+    LEGACY_ROWS_DIR,
     NOT_FOUND_PAGE,
     PDF_HASH_DIR,
     PREVIEW_DIR,
@@ -36,9 +37,7 @@ from sitegen.layout import (
     is_sha256,
     share_card_path,
 )
-from sitegen.legacy.paths import OLD_PAGES, LegacyPaths
-from sitegen.legacy.read_cache import LEGACY_ROWS_DIR
-from sitegen.legacy.stage import LegacyBuild, build_legacy, load_legacy_build
+from sitegen.legacy.gate import NoLegacyCertificates, build_legacy, load_legacy_build  # not the stage itself
 from sitegen.load.config import load_sites, select_sites
 from sitegen.load.content import ContentPage, load_content_pages
 from sitegen.load.project_files import input_folders, links_outside_the_project, site_images
@@ -67,6 +66,7 @@ from sitegen.write.files import OutputTree, remove_file, sweep_temporary_files
 
 if TYPE_CHECKING:  # rendering and signing are imported only by a build that renders or signs
     from sitegen.commands.build_credentials import CredentialJob, CredentialOutcome
+    from sitegen.legacy.stage import LegacyBuild
     from sitegen.render.badges import Badges
     from sitegen.sign.gpg import Signer
     from sitegen.sign.vc_key import VcKey
@@ -122,7 +122,7 @@ class _SiteBuild:
     signer: Signer | None
     vc_key: VcKey | None  # signs the verifiable credentials (signed builds)
     indexes: StatusIndexes  # each credential's bit in the status lists
-    legacy: LegacyBuild  # legacy edX PDF certificates (sitegen/legacy/)
+    legacy: LegacyBuild | NoLegacyCertificates  # legacy edX PDF certificates (sitegen/legacy/)
 
 
 def build_sites(options: BuildOptions) -> list[tuple[Site, BuildReport]]:
@@ -406,7 +406,10 @@ def _erase_purged_from_previews(site: Site, uuids: list[str], legacy_uuids: list
     certificate's pages, goes (it is only a preview)."""
     preview = site_output_folder(site, None, preview=True)
     held = [p for u in uuids for p in (CredentialPaths(u).folder, CredentialPaths(u).api)]
-    held += [LegacyPaths(u).file(name) for u in legacy_uuids for name in OLD_PAGES]  # its notice has no name
+    if legacy_uuids:  # a project with legacy certificates: sitegen/legacy/ is imported already
+        from sitegen.legacy.paths import OLD_PAGES, LegacyPaths
+
+        held += [LegacyPaths(u).file(name) for u in legacy_uuids for name in OLD_PAGES]  # its notice has no name
     if any((preview / path).exists() for path in held):
         shutil.rmtree(preview)
 

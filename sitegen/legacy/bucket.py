@@ -8,7 +8,7 @@ them out of the deletes, whatever a manifest says). The verification pages siteg
 uploaded over the old agent's `valid.html` and `verify.html`, recorded in the manifest.
 
 The one exception is an erasure request: for each certificate in the build's erase list
-(`paths.ERASE_FILE`), a publish deletes every version of the PDF, its signature and the
+(`layout.LEGACY_ERASE_FILE`), a publish deletes every version of the PDF, its signature and the
 old pages, but the current "no longer available" page, once (the manifest of the
 certificate's partition remembers it, by the hashed verify_uuid: the publish of the shard
 that owns its pages does it). `legacy_erasures_in_bucket` lists what it would delete, for
@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sitegen.layout import is_uuid
-from sitegen.legacy.paths import ERASE_FILE, LegacyPaths, is_pdf_key, is_preserved_legacy_key
+from sitegen.layout import LEGACY_ERASE_FILE, is_uuid
+from sitegen.legacy.paths import LegacyPaths, is_pdf_key, is_preserved_legacy_key
 from sitegen.publish.manifest import key_id
 from sitegen.shards import SHARED_PARTITION, partition_name, partition_of
 
@@ -31,7 +31,7 @@ __all__ = ["erase_purged_legacy", "is_preserved_legacy_key", "legacy_erasures", 
 def legacy_erasures(build_dir: Path) -> list[tuple[str, str | None]]:
     """(verify_uuid, PDF key or None) of every purged legacy certificate the build lists."""
     try:
-        items = json.loads((build_dir / ERASE_FILE).read_text(encoding="utf-8"))
+        items = json.loads((build_dir / LEGACY_ERASE_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return []
     except (OSError, ValueError):

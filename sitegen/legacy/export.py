@@ -21,9 +21,10 @@ from urllib.parse import urlsplit
 
 from sitegen.errors import Problem
 from sitegen.layout import is_uuid
-from sitegen.legacy.detect import EXPORT_COLUMNS, is_legacy_export
+from sitegen.legacy.detect import EXPORT_COLUMNS
+from sitegen.legacy.gate import export_files
 from sitegen.legacy.paths import PDF_NAME, LegacyPaths, pdf_key, pdf_key_in
-from sitegen.load.records import RECORD_SUFFIXES, RECORDS_DIR, RawRecord, read_records
+from sitegen.load.records import RawRecord, read_records
 from sitegen.model import SourceLocation
 
 DOWNLOADABLE = "downloadable"
@@ -88,17 +89,6 @@ class LegacyExport:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(self.skipped.items()))
         return (f"legacy certificates: {sum(self.skipped.values())} row(s) not downloadable, skipped "
                 f"({counts}) in {', '.join(self.files)}")
-
-
-def export_files(site_root: Path) -> list[Path]:
-    """The exports in credentials_data/ (hidden files never), sorted."""
-    folder = site_root / RECORDS_DIR
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*.[cC][sS][vV]")
-                  if p.is_file() and p.suffix.lower() in RECORD_SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-                  and is_legacy_export(p))
 
 
 def load_legacy(site_root: Path) -> LegacyExport:

@@ -17,13 +17,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sitegen.layout import LEGACY_CERT_DIR, LEGACY_DOWNLOADS_DIR, STATE_DIR, is_uuid
+from sitegen.layout import LEGACY_CERT_DIR, LEGACY_DOWNLOADS_DIR, is_uuid
 
 PDF_NAME = "Certificate.pdf"
 PAGES = ("index.html", "valid.html", "verify.html")  # what sitegen writes in cert/<verify_uuid>/
 OLD_PAGES = ("valid.html", "verify.html")  # the old agent's, replaced by sitegen's
 SIGNATURE_NAME = "Certificate.pdf.sig"
-ERASE_FILE = f"{STATE_DIR}/legacy-erase.json"  # what publish erases in the bucket: never published
 # A PDF key as download_url may name it: downloads/<32 hex>/<plain file name>.pdf
 _PDF_KEY = re.compile(rf"{LEGACY_DOWNLOADS_DIR}/([0-9a-f]{{32}})/([A-Za-z0-9][A-Za-z0-9._-]{{0,99}}\.pdf)")
 _PRESERVED = re.compile(rf"(?:{LEGACY_DOWNLOADS_DIR}/[0-9a-f]{{32}}/[^/]+"

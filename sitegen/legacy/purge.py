@@ -18,15 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sitegen.layout import is_uuid
-from sitegen.legacy.export import RowError, export_files, legacy_certificate
+from sitegen.legacy.export import RowError, legacy_certificate
+from sitegen.legacy.gate import LEGACY_PURGE_LIST, export_files
 from sitegen.legacy.paths import pdf_key
-from sitegen.legacy.purge_list import (
-    LEGACY_PURGE_LIST,
-    appended,
-    entry_line,
-    load_legacy_purge_list,
-    read_legacy_purge_list,
-)
+from sitegen.legacy.purge_list import appended, entry_line, load_legacy_purge_list, read_legacy_purge_list
 from sitegen.lifecycle.purge import PurgeRefused, deletion_problem, leftovers, normalised_uuid
 from sitegen.lifecycle.record_edit import EditRefused, delete_record
 from sitegen.lifecycle.revoke import UTF8_BOM, records_lock, sync_folder, write_synced

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen.errors import Problem
+from sitegen.legacy.gate import LEGACY_PURGE_LIST
 from sitegen.legacy.paths import is_pdf_key
 from sitegen.model import SourceLocation
 
-LEGACY_PURGE_LIST = "credentials_data/legacy-purged.txt"
 HEADER = (
     "# Legacy edX certificates purged on an erasure request (sitegen purge). Commit it with the export.\n"
     "# One verify_uuid per line, the date, the old PDF's key in the bucket and the platform's certificate\n"

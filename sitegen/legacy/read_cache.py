@@ -23,13 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from sitegen.layout import STATE_DIR
 from sitegen.legacy.export import NOT_DOWNLOADABLE, LegacyExport, SeenIds, duplicate_problem, read_export
 from sitegen.legacy.plan import fields_digest
 from sitegen.model import SourceLocation
 from sitegen.write.files import store_cache
 
-LEGACY_ROWS_DIR = f"{STATE_DIR}/legacy-rows"
 CACHE_FORMAT = "sitegen-legacy-rows-1"  # bumped whenever the rows' checks or digest change
 # A row's line: "D <verify_uuid> <course number> <digest> <line>" or "S <verify_uuid> <line>".
 _ROW = re.compile(r"(?:D [0-9a-f]{32} (0|[1-9][0-9]{0,8}) [0-9a-f]{32}|S [0-9a-f]{32}) [1-9][0-9]{0,9}\n")

@@ -31,10 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen.errors import InputProblems, Problem
-from sitegen.layout import LEGACY_URL_MAP_FILE
-from sitegen.legacy.export import LegacyCertificate, LegacyExport, SeenIds, course_org, export_files, read_legacy
+from sitegen.layout import LEGACY_ERASE_FILE, LEGACY_URL_MAP_FILE
+from sitegen.legacy.export import LegacyCertificate, LegacyExport, SeenIds, course_org, read_legacy
+from sitegen.legacy.gate import export_files
 from sitegen.legacy.pages import PAGE_TEMPLATE, WITHDRAWN_TEMPLATE, LegacyRenderer, legacy_withdrawn_page
-from sitegen.legacy.paths import ERASE_FILE, OLD_PAGES, PAGES, LegacyPaths
+from sitegen.legacy.paths import OLD_PAGES, PAGES, LegacyPaths
 from sitegen.legacy.plan import LegacyPlan, inputs_digest, page_stamps, plan_legacy, site_facts
 from sitegen.legacy.purge_list import LegacyPurgeList, load_legacy_purge_list
 from sitegen.legacy.read_cache import RowCache
@@ -212,7 +213,7 @@ def build_legacy(legacy: LegacyBuild, theme: Theme, tree: OutputTree, written: l
     purged = legacy.purged_here
     plan = plan_legacy(legacy.inputs, state, theme.file_digest, out, purged)
     if legacy.empty and not state.certificates and not plan.removed:
-        for path in (ERASE_FILE, LEGACY_URL_MAP_FILE):
+        for path in (LEGACY_ERASE_FILE, LEGACY_URL_MAP_FILE):
             tree.remove(path)
         return report if legacy.export.files else None  # none here, and none ever built here
     report.unchanged = plan.unchanged
@@ -234,7 +235,7 @@ def build_legacy(legacy: LegacyBuild, theme: Theme, tree: OutputTree, written: l
         state.save(out)  # a no-op build does not even rewrite the state
     entries = legacy.purged.entries if legacy.purged else {}
     erase = [{"verify_uuid": u, "pdf_key": entries[u].pdf_key} for u in purged]
-    _write_state_file(tree, ERASE_FILE, (json.dumps(erase, indent=1) + "\n").encode() if erase else None)
+    _write_state_file(tree, LEGACY_ERASE_FILE, (json.dumps(erase, indent=1) + "\n").encode() if erase else None)
     return report
 
 

@@ -19,11 +19,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sitegen.layout import STATE_DIR, is_uuid
+from sitegen.layout import LEGACY_STATE_FILE, is_uuid
 from sitegen.plan.state import mark_uncertain, read_state, theme_file_set_index
 from sitegen.write.files import write_atomic
 
-LEGACY_STATE_FILE = f"{STATE_DIR}/legacy-state.json"
 STATE_FORMAT = 1
 
 
