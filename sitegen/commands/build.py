@@ -257,6 +257,8 @@ def _load_inputs(site: Site, cache_root: Path, signed: bool) -> tuple[list[Conte
 
 def _purged_records(purge_list: PurgeList, loaded: LoadedCredentials) -> list[Problem]:
     """A record of a purged credential must never come back (a stale copy, a bad merge)."""
+    if not purge_list:  # most projects: no look-up per credential (0.6 ms at 10k, every build)
+        return []
     return [Problem(c.source.file, c.source.line, "uuid",
                     f"{c.uuid} was purged ({purge_list.location(c.uuid)}): its record must not come back; "
                     f"run sitegen purge {c.uuid} again to remove it (to issue it again, take it off the list first)")
