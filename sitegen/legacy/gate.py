@@ -2,7 +2,7 @@
 
 Most projects never had an edX export. For them the legacy stage (`stage.py` and what it
 imports: the export reader, the legacy pages, their plan, state and row cache) has nothing
-to do, yet importing it took ~20 ms of every build's start: more than a no-op build of a
+to do, yet importing it took ~12 ms of every build's start: more than a no-op build of a
 small project does. The build calls `load_legacy_build` and `build_legacy` through here.
 When the project has no export, no legacy purge list and no cache of exports' rows, they
 answer at once. `build_legacy` also checks that the output folder holds nothing the stage
