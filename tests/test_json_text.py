@@ -22,6 +22,10 @@ DOCUMENTS = [
     {"not text keys": {7: "seven", 2.5: "x", True: "t", None: "n"}},  # json.dumps converts them
     [float("nan"), float("inf"), -0.0],
 ]
+_SHARED = {"state": "unchanged", "list": [1, {"x": None}]}
+# The same objects met again, at the same depth and deeper (the build report's entries are one dict).
+DOCUMENTS += [{"a": _SHARED, "b": _SHARED, "c": [_SHARED, {"d": _SHARED}], "e": _SHARED["list"]},
+              [_SHARED["list"], [_SHARED["list"], [_SHARED]], _SHARED]]
 
 
 @pytest.mark.parametrize("indent", [2, 1, 0])

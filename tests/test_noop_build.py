@@ -289,11 +289,20 @@ def _damage_outputs(out, uuids: list[str]) -> dict[str, str]:
     return expected
 
 
-@pytest.mark.parametrize("child", [False, True], ids=["in one process", "half in a child process"])
+def _child_that_takes_a_round_and_dies(out_dir, rows, rounds_left, answers_in):
+    from sitegen.plan import output_stamps
+
+    output_stamps._next_round(rounds_left)
+    os._exit(1)
+
+
+@pytest.mark.parametrize("child", ["none", "shares", "fails"],
+                         ids=["in one process", "rounds shared with a child", "a child that fails"])
 def test_outputs_checked_together_still_catch_every_change(sample_site, sitegen, monkeypatch, child):
-    """The stamps of all outputs are compared in bulk, at 100k credentials half of them by a
-    forked child: a deleted output, a folder in its place, one edited to the same size, are
-    each rebuilt, and one only touched is vouched for again without a rebuild."""
+    """The stamps of all outputs are compared in bulk, from 2,000 credentials on by a forked
+    child as well, from the moment the state is read: a deleted output, a folder in its place,
+    one edited to the same size, are each rebuilt, and one only touched is vouched for again
+    without a rebuild. A child that fails leaves its rounds to the build."""
     from sitegen.plan import output_stamps
 
     build(sitegen, sample_site)
@@ -302,13 +311,15 @@ def test_outputs_checked_together_still_catch_every_change(sample_site, sitegen,
     uuids = [row[0] for row in json.loads((out / ".sitegen/state.json").read_text())["credentials"]]
     expected = _damage_outputs(out, uuids)
     forks = []
-    if child:  # each credential a round of its own: the child's half and this process's both meet damage
+    if child != "none":  # each credential a round of its own: the child's rounds and this process's both meet damage
         monkeypatch.setattr(output_stamps, "FORK_AT", 1)
-        monkeypatch.setattr(output_stamps, "CHUNK", 1)
+        monkeypatch.setattr(output_stamps, "ROUND", 1)
         monkeypatch.setattr(os, "fork", lambda fork=os.fork: forks.append(1) or fork())
+    if child == "fails":
+        monkeypatch.setattr(output_stamps, "_answer_rounds", _child_that_takes_a_round_and_dies)
 
     report = sitegen("build", "--site", sample_site, "--pages-only", "--json")
-    assert len(forks) == child
+    assert len(forks) == (child != "none")
     outcomes = json.loads(report.out)["credentials"]
     assert {u: c["reason"] if c["state"] == "generated" else c["state"]
             for u, c in outcomes.items() if c["state"] != "unchanged"} == expected
@@ -317,6 +328,33 @@ def test_outputs_checked_together_still_catch_every_change(sample_site, sitegen,
     build(sitegen, sample_site)
     assert output_files(out) == clean
     assert generated(build(sitegen, sample_site)) == set()  # the touched page's new time was remembered
+
+
+@pytest.mark.parametrize("then", ["rebuilds all", "bad input"])
+def test_a_child_checking_stamps_is_stopped_when_not_needed(sample_site, sitegen, monkeypatch, then):
+    """A build that rebuilds every credential, or stops at bad input, does not wait for the
+    stamps of outputs it will not keep: the child checking them is ended, and reaped."""
+    from sitegen.plan import output_stamps
+
+    build(sitegen, sample_site)
+    monkeypatch.setattr(output_stamps, "FORK_AT", 1)
+    monkeypatch.setattr(output_stamps, "ROUND", 1)
+    children, ended = [], []
+    monkeypatch.setattr(os, "fork", lambda fork=os.fork: children.append(fork()) or children[-1])
+    monkeypatch.setattr(os, "kill", lambda pid, sig, kill=os.kill: ended.append(pid) or kill(pid, sig))
+    if then == "rebuilds all":
+        site_yml = sample_site / "site.yml"
+        site_yml.write_text(site_yml.read_text(encoding="utf-8").replace("Sample Learning", "Sample Academy"),
+                            encoding="utf-8")
+        report = build(sitegen, sample_site)
+        assert generated(report) == set(report["credentials"])
+    else:
+        csv = sample_site / "credentials_data/awards.csv"
+        csv.write_text(csv.read_text(encoding="utf-8").replace(ZOE, "not-an-id"), encoding="utf-8")
+        assert sitegen("build", "--site", sample_site, "--pages-only").code != 0
+    assert ended == children and len(children) == 1
+    with pytest.raises(ChildProcessError):  # already waited for: no process left behind
+        os.waitpid(children[0], os.WNOHANG)
 
 
 @pytest.mark.parametrize("values, valid", [

@@ -52,7 +52,7 @@ from sitegen.plan.build_plan import (
     site_pages_unchanged,
     site_settings_digest,
 )
-from sitegen.plan.output_stamps import file_stamp
+from sitegen.plan.output_stamps import BackgroundStampCheck, file_stamp
 from sitegen.plan.state import BuildState, CredentialState, SitePagesState
 from sitegen.plan.status_indexes import StatusIndexes, load_status_indexes
 from sitegen.progress import Progress
@@ -123,16 +123,26 @@ class _SiteBuild:
     vc_key: VcKey | None  # signs the verifiable credentials (signed builds)
     indexes: StatusIndexes  # each credential's bit in the status lists
     legacy: LegacyBuild | NoLegacyCertificates  # legacy edX PDF certificates (sitegen/legacy/)
+    state: BuildState  # what the last build made (empty with --clean)
+    stamps: BackgroundStampCheck | None  # the state's outputs, being checked since it was read
+
+    def stop(self) -> None:
+        if self.stamps is not None:
+            self.stamps.stop()
 
 
 def build_sites(options: BuildOptions) -> list[tuple[Site, BuildReport]]:
     """Build every site of the project (or the one `site_name` picks), each into its own
     folder. All inputs and signing keys are checked before anything is written."""
     sites = select_sites(load_sites(options.site_dir, options.base_url), options.site_name)
+    prepared: list[_SiteBuild] = []
     try:
-        prepared = [_prepare(site, options) for site in sites]
+        for site in sites:
+            prepared.append(_prepare(site, options))
         return [(job.site, _build_site(job, options)) for job in prepared]
     finally:
+        for job in prepared:  # a site's bad input: the others' checks stop too
+            job.stop()
         unfreeze()
 
 
@@ -142,9 +152,13 @@ def build(options: BuildOptions) -> BuildReport:
     if len(sites) > 1:
         names = ", ".join(site.key for site in sites)
         raise SitegenError(f"site.yml declares several sites ({names}): name one with --site-name")
+    job = None
     try:
-        return _build_site(_prepare(sites[0], options), options)
+        job = _prepare(sites[0], options)
+        return _build_site(job, options)
     finally:
+        if job is not None:
+            job.stop()
         unfreeze()
 
 
@@ -154,12 +168,20 @@ def _prepare(site: Site, options: BuildOptions) -> _SiteBuild:
     _refuse_preview_over_publishable(out, options.preview)
     cache_root = out.parent if site.key else out  # one record cache for all sites of a project
     signed = not options.pages_only
-    pages, loaded, purged, indexes = _load_inputs(site, cache_root, signed)  # bad input: InputProblems, nothing written
-    legacy = load_legacy_build(site, options.shard, cache_root / LEGACY_ROWS_DIR)  # a bad row: InputProblems too
-    signer = _open_signer(site) if signed else None  # a bad key: nothing written either
-    vc_key = _open_vc_key(site) if signed else None
+    # The state first: the stamps of its outputs are checked while the inputs are read.
+    state = BuildState() if options.clean else BuildState.load(out)
+    stamps = BackgroundStampCheck.start(state, out)
+    try:
+        pages, loaded, purged, indexes = _load_inputs(site, cache_root, signed)  # bad input: InputProblems
+        legacy = load_legacy_build(site, options.shard, cache_root / LEGACY_ROWS_DIR)  # a bad row: InputProblems too
+        signer = _open_signer(site) if signed else None  # a bad key: nothing written either
+        vc_key = _open_vc_key(site) if signed else None
+    except BaseException:
+        if stamps is not None:
+            stamps.stop()
+        raise
     own = site.own_part() if site.key else site  # from here on, nothing of another site's
-    return _SiteBuild(own, out, pages, loaded, purged, signer, vc_key, indexes, legacy)
+    return _SiteBuild(own, out, pages, loaded, purged, signer, vc_key, indexes, legacy, state, stamps)
 
 
 def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
@@ -179,7 +201,7 @@ def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
                          preview=options.preview, site=site.key,
                          shard=str(options.shard) if options.shard else None)
 
-    state = BuildState.load(out)
+    state = job.state
     state_was_lost = not state.credentials and (out / CREDENTIALS_DIR).is_dir()
     renderer_digest = "" if options.pages_only else _pdf_renderer_fingerprint()
     settings = site_settings_digest(site, signing.fingerprint, signer is not None, renderer_digest,
@@ -187,7 +209,8 @@ def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
     if job.vc_key is not None:  # only a signed build makes the credential that names its index
         settings = _with_status_index(settings, job.indexes)
     plan = plan_build(job.loaded.credentials, job.loaded.record_digests, state, settings, theme.file_digest,
-                      today, out, options.shard, signed=signer is not None, purged=job.purged)
+                      today, out, options.shard, signed=signer is not None, purged=job.purged,
+                      background=job.stamps)
     _restamp(plan, state)
     if job.vc_key is not None and (options.shard is None or options.shard.publishes_shared):
         job.indexes.save(site.root)  # new indexes, before any credential names them (see status_indexes.py)

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING
 from sitegen import __version__
 from sitegen.layout import CREDENTIALS_DIR, expected_outputs, is_uuid
 from sitegen.model import Credential, Site
-from sitegen.plan.output_stamps import OutputFiles, StampCheck, check_outputs, file_stamp, suspects
+from sitegen.plan.output_stamps import (
+    BackgroundStampCheck,
+    OutputFiles,
+    StampCheck,
+    check_outputs,
+    file_stamp,
+    suspects,
+)
 from sitegen.plan.state import (
     INPUTS,
     OUTPUTS,
@@ -58,7 +65,9 @@ def shard_of(uuid: str, shards: int) -> int:
 def plan_build(credentials: list[Credential], record_digests: list[str], state: BuildState,
                settings_digest: Callable[[Credential], str],
                theme_file_digest: Callable[[str], str], today, out_dir: Path,
-               shard: tuple[int, int] | None, signed: bool, purged: frozenset[str] = frozenset()) -> BuildPlan:
+               shard: tuple[int, int] | None, signed: bool, purged: frozenset[str] = frozenset(),
+               background: BackgroundStampCheck | None = None) -> BuildPlan:
+    """`background`: the stamps of the state's outputs, being checked since it was read."""
     plan = BuildPlan()
     on_disk = _credential_folders(out_dir)
     fresh_sets = [set_is_fresh(files, theme_file_digest) for files in state.theme_file_sets]
@@ -80,7 +89,9 @@ def plan_build(credentials: list[Credential], record_digests: list[str], state: 
         if reason is None:
             check.add(uuid, saved)
         verdicts.append((credential, reason, check))
-    _sort_out(plan, verdicts, suspects(list(checks.values())), saved_entry)
+    to_vouch_for = list(checks.values())
+    not_as_stamped = background.suspects(to_vouch_for) if background else suspects(to_vouch_for)
+    _sort_out(plan, verdicts, not_as_stamped, saved_entry)
     mine = (lambda u: shard_of(u, shard[1]) == shard[0]) if shard else (lambda u: True)
     plan.purged = sorted(u for u in purged if mine(u))
     # A shard's output holds its own credentials only: those of other shards (N changed,

@@ -11,26 +11,37 @@ Only what the bulk check cannot vouch for is looked at alone (`check_outputs`): 
 file, a folder where a file should be, a new size or time. That look says why it is
 rebuilt, or that only its time moved (same bytes: a checkout, a copy), and is the rule
 the bulk check is a quicker way of applying.
+
+Those `stat`s need nothing but the saved state, so with a core to spare they start as soon
+as the state is read (`BackgroundStampCheck`): a forked child checks the outputs of every
+saved entry while the build reads its records and site.yml, and the build, once it knows
+which credentials it must vouch for, checks what the child has not got to and gathers the
+child's answers. Outputs of an entry the plan rebuilds anyway were checked for nothing,
+which is why a build that rebuilds most of them stops the child instead.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import os
+import signal
 import threading
 from operator import attrgetter, itemgetter
 from pathlib import Path
 
 from sitegen.layout import CREDENTIAL_OUTPUTS, are_sha256s, is_sha256, output_file_parts
-from sitegen.plan.state import MTIME_NS, OUTPUTS, SHA256, SIZE, STAMP_SIZE, OutputStamp
+from sitegen.plan.state import MTIME_NS, OUTPUTS, SHA256, SIZE, STAMP_SIZE, UNCERTAIN, BuildState, OutputStamp
 from sitegen.workers import cores
 
 CHUNK = 4096  # credentials checked at a time: bounds the lists of names and stamps
-# Outputs from which a child process checks half of them. Forking a process that holds the
-# records and the state costs some 20 ms at 100k credentials, and each copies the memory
-# pages it writes to while both run: a child pays for itself from a few tens of thousands.
-FORK_AT = 40_000
+# Saved outputs from which a child process checks them in the background. Forking the
+# process that holds the state costs a few ms at 10k credentials, when their 30k `stat`s
+# take some 100 ms; below a few thousand there is nothing worth a process.
+FORK_AT = 6_000
+ROUND = 1024  # saved entries a process takes at a time from those left to check
+_ROUND_NUMBER = 4  # bytes: a round's number in the pipe of rounds left to check
 _SIZE_AND_TIME = attrgetter("st_size", "st_mtime_ns")
 
 
@@ -82,6 +93,9 @@ class StampCheck:
         self._uuids.append(uuid)
         self._entries.append(saved)
 
+    def __len__(self) -> int:
+        return len(self._uuids)
+
     def rounds(self) -> list[_Round]:
         return [(self.files, self._uuids[start:start + CHUNK], self._entries[start:start + CHUNK])
                 for start in range(0, len(self._uuids), CHUNK)]
@@ -92,20 +106,12 @@ _Round = tuple[OutputFiles, list[str], list[list]]  # outputs, the IDs and saved
 
 def suspects(checks: list[StampCheck]) -> set[str]:
     """The IDs of the credentials added to `checks` of which some output may not be as
-    written: to look at alone (`check_outputs`). The others' outputs are all as stamped.
-    With many to check and a core to spare, a child process checks half of them."""
-    rounds = [each for check in checks for each in check.rounds()]
-    outputs = sum(len(uuids) * len(files.files) for files, uuids, _ in rounds)
-    if outputs >= FORK_AT and _may_fork():
-        return _shared_with_a_child(rounds)
-    return _checked(rounds)
-
-
-def _checked(rounds: list[_Round]) -> set[str]:
+    written: to look at alone (`check_outputs`). The others' outputs are all as stamped."""
     found: set[str] = set()
-    for files, uuids, entries in rounds:
-        for output in files.files:
-            found.update(_not_as_stamped(output, uuids, entries))
+    for check in checks:
+        for files, uuids, entries in check.rounds():
+            for output in files.files:
+                found.update(_not_as_stamped(output, uuids, entries))
     return found
 
 
@@ -115,39 +121,122 @@ def _may_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1 and cores() > 1
 
 
-def _shared_with_a_child(rounds: list[_Round]) -> set[str]:
-    """`_checked(rounds)`, half of them by a forked child that writes the IDs it finds to a
-    pipe. A child that fails leaves its half to this process: it only ever saves time."""
-    theirs, mine = rounds[::2], rounds[1::2]
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:
-        _check_for_parent(theirs, read_end, write_end)
-    os.close(write_end)
-    try:
-        found = _checked(mine)
-        with open(read_end, "rb", closefd=False) as pipe:
-            told = pipe.read()
-    finally:
-        os.close(read_end)  # a child still writing gets an error and ends
-        _, status = os.waitpid(child, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        return found | _checked(theirs)
-    return found | set(told.decode("ascii").split())
+class BackgroundStampCheck:
+    """The stamps of every output the saved state lists, checked by a forked child from the
+    moment the state is read. The saved entries are cut into rounds of `ROUND`, whose numbers
+    wait in a pipe: the child takes them one at a time (a read of a few bytes from a pipe is
+    atomic), and writes the IDs it finds, a line per round, to another pipe. When the plan
+    asks (`suspects`), this process takes the rounds still waiting, then reads the child's
+    lines; a round the child took but never answered (it failed) is checked here again. The
+    child only ever saves time: its answers are those this process would have found."""
+
+    def __init__(self, out_dir: Path, rows: list[list], child: int, rounds_left: int, answers: int):
+        self._out_dir, self._rows, self._rounds = out_dir, rows, (len(rows) + ROUND - 1) // ROUND
+        self._child, self._rounds_left, self._answers = child, rounds_left, answers
+
+    @classmethod
+    def start(cls, state: BuildState, out_dir: Path) -> BackgroundStampCheck | None:
+        """The check, started; None when it would not pay (a small state, one core) or may
+        not fork (other threads)."""
+        rows = state.credentials.rows()
+        outputs = (sum(map(len, rows)) - OUTPUTS * len(rows)) // STAMP_SIZE
+        if outputs < FORK_AT or not _may_fork():
+            return None
+        rounds_left, rounds_in = os.pipe()
+        numbers = range((len(rows) + ROUND - 1) // ROUND)  # 600k entries: 586 rounds, well within a pipe's 64 KiB
+        os.write(rounds_in, b"".join(number.to_bytes(_ROUND_NUMBER, "big") for number in numbers))
+        os.close(rounds_in)  # every round is in: an empty pipe then reads as the end
+        answers, answers_in = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.close(answers)
+            _answer_rounds(out_dir, rows, rounds_left, answers_in)
+        os.close(answers_in)
+        return cls(out_dir, rows, child, rounds_left, answers)
+
+    def suspects(self, checks: list[StampCheck]) -> set[str]:
+        """`suspects(checks)`: of the credentials `checks` vouch for, those whose outputs may
+        not be as written. When they are most of the saved ones, the rounds left are shared
+        with the child; when few, the child is stopped and they are checked here alone."""
+        if 2 * sum(map(len, checks)) < len(self._rows):
+            self.stop()
+            return suspects(checks)
+        mine = {}
+        while (number := _next_round(self._rounds_left)) is not None:
+            mine[number] = _check_round(self._out_dir, self._round(number))
+        told = self._gather()
+        found = set().union(*mine.values(), *told.values())
+        for number in range(self._rounds):
+            if number not in mine and number not in told:  # the child took it and failed
+                found.update(_check_round(self._out_dir, self._round(number)))
+        return found
+
+    def stop(self) -> None:
+        """End the child and close the pipes (the build failed, or no longer needs it)."""
+        if self._child:
+            os.kill(self._child, signal.SIGKILL)
+            os.waitpid(self._child, 0)
+            self._child = 0
+            os.close(self._rounds_left)
+            os.close(self._answers)
+
+    def _round(self, number: int) -> list[list]:
+        return self._rows[number * ROUND:(number + 1) * ROUND]
+
+    def _gather(self) -> dict[int, set[str]]:
+        """The child's answers, by round; then the child is waited for."""
+        with open(self._answers, "rb", closefd=False) as pipe:
+            text = pipe.read()
+        os.close(self._answers)
+        os.close(self._rounds_left)
+        os.waitpid(self._child, 0)
+        self._child = 0
+        told = {}
+        for line in text.decode("ascii").split("\n")[:-1]:  # a last line without its end is cut short
+            number, *uuids = line.split(" ")
+            told[int(number)] = set(uuids)
+        return told
 
 
-def _check_for_parent(rounds: list[_Round], read_end: int, write_end: int) -> None:
-    """In the child: check `rounds`, write the IDs found, one per line, and end, whatever
-    happens (never back into the build's code)."""
+def _next_round(rounds_left: int) -> int | None:
+    """The number of a round no process has taken yet, taken; None when there is none."""
+    taken = os.read(rounds_left, _ROUND_NUMBER)
+    return int.from_bytes(taken, "big") if taken else None
+
+
+def _answer_rounds(out_dir: Path, rows: list[list], rounds_left: int, answers_in: int) -> None:
+    """In the child: check rounds while some are left, writing each one's number and the IDs
+    it found; then end, whatever happens (never back into the build's code)."""
     code = 1
     try:
-        os.close(read_end)
-        found = "\n".join(_checked(rounds)).encode("ascii")
-        with open(write_end, "wb") as pipe:
-            pipe.write(found)
+        gc.disable()  # a collection would touch every object, and copy all the memory it shares
+        with open(answers_in, "wb", buffering=0) as pipe:
+            while (number := _next_round(rounds_left)) is not None:
+                found = _check_round(out_dir, rows[number * ROUND:(number + 1) * ROUND])
+                pipe.write(" ".join([str(number), *found]).encode("ascii") + b"\n")
         code = 0
     finally:
         os._exit(code)
+
+
+def _check_round(out_dir: Path, rows: list[list]) -> list[str]:
+    """The IDs of the saved entries in `rows` of which some output is not as stamped. An
+    entry marked uncertain, or listing an output kind this version does not make, is not
+    looked at: the plan rebuilds it whatever its files are."""
+    groups: dict[tuple, list[list]] = {}
+    for row in rows:
+        if not row[UNCERTAIN]:
+            try:
+                groups.setdefault(tuple(row[OUTPUTS::STAMP_SIZE]), []).append(row)
+            except TypeError:  # an unhashable kind: a state not as written
+                continue
+    found = []
+    for kinds, entries in groups.items():
+        if all(type(kind) is str and kind in CREDENTIAL_OUTPUTS for kind in kinds):
+            uuids = [row[0] for row in entries]
+            for output in OutputFiles(out_dir, kinds).files:
+                found += _not_as_stamped(output, uuids, entries)
+    return found
 
 
 def _not_as_stamped(output: _OutputFile, uuids: list[str], entries: list[list]) -> list[str]:
