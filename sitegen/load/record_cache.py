@@ -6,6 +6,15 @@ site.yml that validation reads (course ids and modes, program ids). An unchanged
 is neither parsed nor validated again: YAML is slow (100k records take many seconds
 even with libyaml), and so is checking 100k records in Python.
 
+A CSV or JSON Lines file that only grew (an issuer's CI appends the new awards to its
+export) is not read whole either: its entry notes where the reading ended
+(records.ReadEnd), and `index.json` the length of each file's cached version. When a
+file's bytes start with exactly that many bytes whose entry is cached, that entry's
+credentials are kept and only the bytes after them read and checked, giving exactly what
+a whole read gives (credentials, digests and problems, their lines and order). The index
+is only a hint: the entry of those bytes is looked up by their SHA-256 like any other, so
+a wrong or crafted length finds nothing, and the file is read whole.
+
 The cache is JSON, read back field by field: CI restores build/ from shared caches, so a
 crafted cache file must not be able to run code (as a pickle could). Anything in it that
 is not exactly what this module writes is ignored and the file read again.
@@ -17,21 +26,32 @@ import datetime as dt
 import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen.errors import Problem
 from sitegen.layout import RECORDS_CACHE_DIR, are_uuids
-from sitegen.load.records import read_records, record_files
+from sitegen.load.records import RawRecord, ReadEnd, read_appended, read_records, record_files
 from sitegen.load.validate import duplicate_problems, future_problems, validate_record
 from sitegen.memory import collector_paused
 from sitegen.model import Attribute, Credential, Site, SourceLocation
 from sitegen.plan.build_plan import record_digest
-from sitegen.write.files import store_cache
+from sitegen.write.files import store_cache, write_atomic
 
 # Bumped whenever validation changes: an entry holds what the rules of its day let through.
 CACHE_FORMAT = b"sitegen-records-7\n"
+INDEX_FILE = "index.json"  # display name -> length of the version whose entry is cached
+
+
+@dataclass
+class _Entry:
+    """One record file's credentials, their digests and its problems, and where its reading ended."""
+
+    credentials: list[Credential]
+    digests: list[str]
+    problems: list[Problem]
+    end: ReadEnd
 
 
 @dataclass
@@ -42,6 +62,8 @@ class LoadedCredentials:
     cache_dir: Path | None = None
     new_entries: dict[str, bytes] = field(default_factory=dict)  # key -> JSON, not yet stored
     kept: set[str] = field(default_factory=set)
+    lengths: dict[str, int] = field(default_factory=dict)  # the index as read, then as it is now
+    read_lengths: dict[str, int] = field(default_factory=dict)
 
     def keep_only(self, wanted: Callable[[Credential], bool]) -> None:
         """Drop the credentials another site publishes (they were checked all the same)."""
@@ -53,7 +75,9 @@ class LoadedCredentials:
         """Store what was read afresh and forget entries of files that changed; called once
         the build knows the input is good (a failed build writes nothing)."""
         if self.cache_dir is not None:
-            store_cache(self.cache_dir, self.new_entries, self.kept)
+            store_cache(self.cache_dir, self.new_entries, self.kept | {INDEX_FILE})
+            if self.lengths != self.read_lengths:  # a no-op build writes nothing
+                write_atomic(self.cache_dir / INDEX_FILE, json.dumps(self.lengths, ensure_ascii=False).encode())
 
 
 def load_credentials(site: Site, out_dir: Path | None, today: dt.date | None = None) -> LoadedCredentials:
@@ -62,32 +86,64 @@ def load_credentials(site: Site, out_dir: Path | None, today: dt.date | None = N
     date in the future is refused today and accepted once it has come."""
     cache_dir = out_dir / RECORDS_CACHE_DIR if out_dir is not None else None
     loaded = LoadedCredentials([], [], [], cache_dir)
+    loaded.read_lengths = _read_index(cache_dir)
     context = _validation_context(site)
     for path in record_files(site.root):
         display = path.relative_to(site.root).as_posix()
         data = path.read_bytes()
-        name = display.encode("utf-8", "surrogateescape")  # a name that is not UTF-8 is refused when read
-        key = hashlib.sha256(CACHE_FORMAT + context + name + b"\0" + data).hexdigest()
+        key = _key(context, display, data)
         loaded.kept.add(key)
         entry = _cached(cache_dir, key, display)
         if entry is None:
-            entry = _load_file(path, display, site)
+            entry = (_appended(cache_dir, loaded.read_lengths.get(display), context, path, display, data, site)
+                     or _load_file(path, display, site))
             if cache_dir is not None:  # the cache's JSON of 600k records takes seconds to make
                 loaded.new_entries[key] = _entry_json(entry, display)
-        credentials, digests, problems = entry
-        loaded.credentials.extend(credentials)
-        loaded.record_digests.extend(digests)
-        loaded.problems.extend(problems)
+        if entry.end.lines is not None:
+            loaded.lengths[display] = len(data)
+        loaded.credentials.extend(entry.credentials)
+        loaded.record_digests.extend(entry.digests)
+        loaded.problems.extend(entry.problems)
     loaded.problems.extend(duplicate_problems(loaded.credentials))
     today = today or dt.datetime.now(dt.UTC).date()
     loaded.problems.extend(future_problems(loaded.credentials, today))
     return loaded
 
 
-def _load_file(path: Path, display: str, site: Site) -> tuple[list[Credential], list[str], list[Problem]]:
+def _key(context: bytes, display: str, data: bytes) -> str:
+    name = display.encode("utf-8", "surrogateescape")  # a name that is not UTF-8 is refused when read
+    return hashlib.sha256(CACHE_FORMAT + context + name + b"\0" + data).hexdigest()
+
+
+def _load_file(path: Path, display: str, site: Site) -> _Entry:
+    end = ReadEnd()
+    return _checked(read_records(path, display, end), end, site)
+
+
+def _appended(cache_dir: Path | None, length, context: bytes, path: Path, display: str, data: bytes,
+              site: Site) -> _Entry | None:
+    """The entry of a file whose first `length` bytes (the index's hint) are a version whose
+    entry is cached: that entry, and the bytes after it read and checked alone; None when
+    there is no such entry or the bytes after it cannot be read alone."""
+    if type(length) is not int or not 0 < length < len(data):
+        return None
+    before = _cached(cache_dir, _key(context, display, data[:length]), display)
+    if before is None:
+        return None
+    end = ReadEnd()
+    records = read_appended(path, display, data, length, before.end, end)
+    if records is None:
+        return None
+    added = _checked(records, end, site)
+    return _Entry(before.credentials + added.credentials, before.digests + added.digests,
+                  before.problems + added.problems, end)
+
+
+def _checked(records: Iterator[RawRecord | Problem], end: ReadEnd, site: Site) -> _Entry:
+    """Each raw record checked as it is read, then dropped; `end` as the reading leaves it."""
     credentials, digests, problems = [], [], []
     with collector_paused():
-        for record in read_records(path, display):  # each raw record is checked as read, then dropped
+        for record in records:
             if isinstance(record, Problem):
                 problems.append(record)
                 continue
@@ -96,7 +152,18 @@ def _load_file(path: Path, display: str, site: Site) -> tuple[list[Credential], 
             if credential is not None:
                 credentials.append(credential)
                 digests.append(record_digest(credential))
-    return credentials, digests, problems
+    return _Entry(credentials, digests, problems, end)
+
+
+def _read_index(cache_dir: Path | None) -> dict[str, int]:
+    """Each file's length when its entry was made: a hint, checked by the entry's key."""
+    if cache_dir is None:
+        return {}
+    try:
+        index = json.loads((cache_dir / INDEX_FILE).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return index if isinstance(index, dict) else {}
 
 
 def _validation_context(site: Site) -> bytes:
@@ -108,15 +175,16 @@ def _validation_context(site: Site) -> bytes:
 # -- the cache file: JSON, one list per field ----------------------------------------
 # {"columns": {"uuid": [...], "username": [...], ..., "file": [...], "line": [...]},
 #  "attribute_lists": [[[namespace, name, value], ...], ...],
-#  "digests": [...], "problems": [[file, line, field, message], ...]}
+#  "digests": [...], "problems": [[file, line, field, message], ...],
+#  "end": {"lines": n, "header": [...] or null} or null}
 # The n-th item of every column is the n-th credential's. Read a column at a time, each
 # checked and converted whole: a no-op build reads 100k credentials from here. The
 # "attributes" column holds indexes into "attribute_lists": credentials of a course mostly
 # have the same few (grades), and each distinct list is then read and made once.
 
 
-def _entry_json(entry, display: str) -> bytes:
-    credentials, digests, problems = entry
+def _entry_json(entry: _Entry, display: str) -> bytes:
+    credentials, digests, problems, end = entry.credentials, entry.digests, entry.problems, entry.end
     columns = {name: [getattr(c, name) for c in credentials] for name in _COLUMNS}
     for name in ("issued", "expires", "revocation_date"):
         columns[name] = [None if day is None else day.isoformat() for day in columns[name]]
@@ -127,11 +195,12 @@ def _entry_json(entry, display: str) -> bytes:
     columns["line"] = [c.source.line if c.source else None for c in credentials]
     data = {"columns": columns, "attribute_lists": [[list(a) for a in attributes] for attributes in distinct],
             "digests": digests,
-            "problems": [[p.file, p.line, p.field, p.message] for p in problems]}
+            "problems": [[p.file, p.line, p.field, p.message] for p in problems],
+            "end": None if end.lines is None else {"lines": end.lines, "header": end.header}}
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
-def _cached(cache_dir: Path | None, key: str, display: str):
+def _cached(cache_dir: Path | None, key: str, display: str) -> _Entry | None:
     if cache_dir is None:
         return None
     try:
@@ -141,11 +210,22 @@ def _cached(cache_dir: Path | None, key: str, display: str):
         digests = _strings(data["digests"])
         problems = [Problem(str(f), _optional_int(line), _optional_str(fld), str(message))
                     for f, line, fld, message in data["problems"]]
+        end = _read_end(data.get("end"))
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
         return None  # missing, damaged by a crash, or not ours: read the file again
     if len(digests) != len(credentials):
         return None
-    return credentials, digests, problems
+    return _Entry(credentials, digests, problems, end)
+
+
+def _read_end(end) -> ReadEnd:
+    """Where the file's reading ended; an entry without it (an older sitegen's) is not read on."""
+    if end is None:
+        return ReadEnd()
+    lines, header = end["lines"], end["header"]
+    if type(lines) is not int or lines < 0:
+        raise ValueError("not a count of lines")
+    return ReadEnd(lines, None if header is None else _strings(header))
 
 
 def _credentials_from_columns(columns: dict, attribute_lists: list, display: str) -> list[Credential]:

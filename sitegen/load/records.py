@@ -13,15 +13,21 @@ and `read_records` hands each record on as soon as it is read, so a 600,000-row 
 is never in memory whole, as text or as records. A JSON file is parsed from its text
 (json cannot stream), one list item at a time, counting lines as the position moves on.
 YAML is for small hand-edited files.
+
+A CSV or JSON Lines file that grew by an append need not be read again whole: a whole read
+notes where it ended (`ReadEnd`: the lines read and a CSV file's header), and
+`read_appended` reads only the bytes added after that end, giving their records the line
+numbers and columns a whole read gives them, or declines when it cannot be sure it would.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -52,6 +58,16 @@ class FileRecords:
     problems: list[Problem]
 
 
+@dataclass
+class ReadEnd:
+    """Where a reader stopped, filled in only by a CSV or JSON Lines reader that read its text
+    through to the end of a record: the lines before that end, as line numbers count them,
+    and a CSV file's column names. With it, `read_appended` reads what is added later alone."""
+
+    lines: int | None = None
+    header: list[str] | None = None  # CSV only
+
+
 def record_files(root: Path) -> list[Path]:
     folder = root / RECORDS_DIR
     if not folder.is_dir():
@@ -64,21 +80,66 @@ def record_files(root: Path) -> list[Path]:
     return sorted(files)
 
 
-def read_records(path: Path, display: str) -> Iterator[RawRecord | Problem]:
+def read_records(path: Path, display: str, end: ReadEnd | None = None) -> Iterator[RawRecord | Problem]:
     """The records of one file, and the problems of its reading, in file order, as they are
     read; a file that cannot be parsed gives a problem, not a crash. A byte that is not
-    UTF-8 ends the file with that problem (the records before it may have been handed on)."""
+    UTF-8 ends the file with that problem (the records before it may have been handed on).
+    `end` is filled in if the file can be read on from where this reading ended."""
     if not display.isprintable():  # a line break in it, or bytes that are not UTF-8 (surrogate escapes)
         shown = ascii(display)
         yield Problem(shown, None, None, "the file name is not printable text (a line break, a control "
                       "character or bytes that are not UTF-8): rename the file")
         return
     try:
-        yield from _READERS[path.suffix.lower()](path, display)
-    except _FileError as err:
-        yield Problem(display, err.line, err.field, err.message)
+        yield from _file_errors_as_problems(_READERS[path.suffix.lower()](path, display, end or ReadEnd()), display)
     except UnicodeDecodeError:  # met part-way through a streamed file: find the byte in the file itself
         yield _not_utf8(path, display)
+
+
+def read_appended(path: Path, display: str, data: bytes, length: int, before: ReadEnd,
+                  end: ReadEnd) -> Iterator[RawRecord | Problem] | None:
+    """The records of the bytes of `data` (the file at `path`) past its first `length`, whose
+    whole read ended at `before`, read as a whole read of `data` would read them; `end` is
+    filled in as `read_records` fills it. None when that is not certain: a format that cannot
+    be read from the middle, `length` not at the end of a line, bytes that are not UTF-8."""
+    suffix = path.suffix.lower()
+    if suffix not in _APPENDABLE or before.lines is None or not 0 < length < len(data):
+        return None
+    if not _ends_a_line(suffix, data, length):
+        return None
+    try:
+        text = data[length:].decode("utf-8")  # not utf-8-sig: a byte order mark here is a character
+    except UnicodeDecodeError:  # where it is, and which records come before it, is a whole read's to say
+        return None
+    if suffix == ".jsonl":
+        if before.header is not None:
+            return None
+        records = _jsonl_records(io.StringIO(text, newline="\n"), display, end, before.lines)
+    else:
+        if before.header is None:
+            return None
+        try:
+            _columns(before.header)
+        except _FileError:
+            return None  # never so in a header that was read: not what a whole read noted
+        records = _csv_records(io.StringIO(text, newline=""), display, end, before.header, before.lines)
+    return _file_errors_as_problems(records, display)
+
+
+def _ends_a_line(suffix: str, data: bytes, length: int) -> bool:
+    """Whether the first `length` bytes of `data` end where a whole read ends a line: JSON Lines
+    at "\\n"; CSV also at "\\r", unless "\\n" follows it ("\\r\\n" is one line end)."""
+    last = data[length - 1:length]
+    if suffix == ".jsonl":
+        return last == b"\n"
+    return last == b"\n" or (last == b"\r" and data[length:length + 1] != b"\n")
+
+
+def _file_errors_as_problems(records: Iterator[RawRecord | Problem], display: str) -> Iterator[RawRecord | Problem]:
+    try:
+        yield from records
+    except _FileError as err:
+        yield Problem(display, err.line, err.field, err.message)
 
 
 def read_record_file(path: Path, display: str) -> FileRecords:
@@ -144,32 +205,58 @@ class _FileError(Exception):
 # -- CSV -------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path, display: str) -> Iterator[RawRecord | Problem]:
+def _read_csv(path: Path, display: str, end: ReadEnd) -> Iterator[RawRecord | Problem]:
     with _open_text(path, newline="") as handle:  # newline="": the csv module sees line ends as written
-        reader = csv.reader(handle)
+        yield from _csv_records(handle, display, end)
+
+
+def _csv_records(text: Iterable[str], display: str, end: ReadEnd, header: list[str] | None = None,
+                 lines_before: int = 0) -> Iterator[RawRecord | Problem]:
+    """The records of `text`: a whole file, or what follows the `lines_before` lines of a
+    file whose `header` was read there."""
+    source = _Lines(text)
+    reader = csv.reader(source)
+    if header is None:
         try:
-            header = next(reader)
+            header = [name.strip() for name in next(reader)]
         except StopIteration:
             return
         except csv.Error as err:
             raise _FileError(1, f"invalid CSV: {err}") from None
-        columns = _columns([name.strip() for name in header])
-        line = reader.line_num
-        while True:
-            start = line + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as err:
-                raise _FileError(reader.line_num, f"invalid CSV: {err}") from None
-            line = reader.line_num
-            if _blank(row):
-                continue  # blank lines between blocks of awards are common in hand-kept sheets
-            if len(row) != len(columns):
-                yield Problem(display, start, None, f"has {len(row)} columns, the header has {len(columns)}")
-                continue
-            yield RawRecord(_csv_fields(columns, row), SourceLocation(display, start))
+    columns = _columns(header)
+    line = lines_before + reader.line_num
+    ended_by_a_line_end = not source.out
+    while True:
+        start = line + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            if ended_by_a_line_end:
+                end.lines, end.header = line, header
+            return
+        except csv.Error as err:
+            raise _FileError(lines_before + reader.line_num, f"invalid CSV: {err}") from None
+        line = lines_before + reader.line_num
+        ended_by_a_line_end = not source.out
+        if _blank(row):
+            continue  # blank lines between blocks of awards are common in hand-kept sheets
+        if len(row) != len(columns):
+            yield Problem(display, start, None, f"has {len(row)} columns, the header has {len(columns)}")
+            continue
+        yield RawRecord(_csv_fields(columns, row), SourceLocation(display, start))
+
+
+class _Lines:
+    """The lines csv.reader reads, noting when they have run out: a row it gives after that
+    was ended by the end of the text, not by a line end (a quoted cell left open, which
+    what is appended would go on)."""
+
+    def __init__(self, lines: Iterable[str]):
+        self.lines, self.out = lines, False
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.lines
+        self.out = True
 
 
 def _columns(header: list[str]) -> list[tuple[str, tuple[str, str] | None]]:
@@ -235,13 +322,20 @@ def _json_object(pairs: list) -> dict:
 _DECODER = json.JSONDecoder(object_pairs_hook=_json_object)
 
 
-def _read_jsonl(path: Path, display: str) -> Iterator[RawRecord | Problem]:
+def _read_jsonl(path: Path, display: str, end: ReadEnd) -> Iterator[RawRecord | Problem]:
     # JSON Lines ends lines at "\n" only (newline="\n": no other line end, none translated);
     # str.splitlines() would also break at U+2028, U+0085 and others that JSON allows inside
     # strings, and shift every later line.
     with _open_text(path, newline="\n") as handle:
-        for number, line in enumerate(handle, start=1):
-            yield from _jsonl_line(line.removesuffix("\n"), number, display)
+        yield from _jsonl_records(handle, display, end)
+
+
+def _jsonl_records(text: Iterable[str], display: str, end: ReadEnd,
+                   lines_before: int = 0) -> Iterator[RawRecord | Problem]:
+    number = lines_before
+    for number, line in enumerate(text, start=lines_before + 1):
+        yield from _jsonl_line(line.removesuffix("\n"), number, display)
+    end.lines = number
 
 
 def _jsonl_line(line: str, number: int, display: str) -> Iterator[RawRecord | Problem]:
@@ -259,7 +353,7 @@ def _jsonl_line(line: str, number: int, display: str) -> Iterator[RawRecord | Pr
                 yield Problem(display, number, None, "each line must be one JSON object")
 
 
-def _read_json(path: Path, display: str) -> Iterator[RawRecord | Problem]:
+def _read_json(path: Path, display: str, end: ReadEnd) -> Iterator[RawRecord | Problem]:
     """A list of records, one record, or a paginated API response {"results": [...]}.
 
     Elements of a top-level list are decoded one by one so each keeps its line number.
@@ -466,7 +560,7 @@ _YAML_ONLY_BREAKS = {"\x85": "U+0085 NEXT LINE", "\u2028": "U+2028 LINE SEPARATO
 _YAML_ONLY_BREAK = re.compile("[" + "".join(_YAML_ONLY_BREAKS) + "]")
 
 
-def _read_yaml(path: Path, display: str) -> Iterator[RawRecord | Problem]:
+def _read_yaml(path: Path, display: str, end: ReadEnd) -> Iterator[RawRecord | Problem]:
     text = _read_text(path)
     # Refused wherever they are, even in a comment: YAML would read the rest of that line
     # as a new one (a name's end silently dropped, or a baffling syntax error).
@@ -489,6 +583,10 @@ def _read_yaml(path: Path, display: str) -> Iterator[RawRecord | Problem]:
             continue
         yield RawRecord(item, SourceLocation(display, line))
 
+
+# A JSON or YAML file is one value: what is added to it lands inside (before a closing "]",
+# in a list of mappings), so nothing of it can be read apart from the rest; read whole.
+_APPENDABLE = (".csv", ".jsonl")
 
 _READERS = {
     ".csv": _read_csv,
