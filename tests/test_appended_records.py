@@ -239,3 +239,46 @@ def test_a_crafted_index_only_makes_the_file_read_whole(sample_site, tmp_path):
         loaded = load_credentials(site, tmp_path)
         assert loaded_facts(loaded) == loaded_facts(load_credentials(site, None))
         assert mallory in [c.full_name for c in loaded.credentials]
+
+
+def test_a_file_appended_to_many_times_is_read_from_a_chain_of_entries_never_too_long(sample_site, tmp_path):
+    site = load_site(sample_site)
+    path = sample_site / "credentials_data" / "stream.csv"
+    path.write_text(HEADER + ROW_1, encoding="utf-8")
+    cache = tmp_path / ".sitegen/records"
+    others = len(list((sample_site / "credentials_data").iterdir())) - 1
+    chain_lengths = []
+    for n in range(2, 2 * record_cache.MAX_LINKS + 5):
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(csv_row(record(n, status="gone" if n % 5 == 0 else "awarded")))
+        loaded = load_credentials(site, tmp_path)
+        loaded.save_cache()
+        assert loaded_facts(loaded) == loaded_facts(load_credentials(site, None))
+        again = load_credentials(site, tmp_path)  # every entry of the chain kept: nothing read again
+        assert not again.new_entries and loaded_facts(again) == loaded_facts(loaded)
+        entries = [entry for entry in cache.iterdir() if entry.name != record_cache.INDEX_FILE]
+        chain_lengths.append(len(entries) - others)
+    # The first version read whole; each append one more entry; at the limit, the whole file's entry again.
+    assert chain_lengths == [1 + n % record_cache.MAX_LINKS for n in range(len(chain_lengths))]
+
+
+@pytest.mark.parametrize("appended_to", ["a path up", "a path from the root", "itself", 7, "f" * 64])
+def test_a_crafted_chain_of_entries_only_makes_the_file_read_whole(sample_site, tmp_path, appended_to):
+    site = load_site(sample_site)
+    path = sample_site / "credentials_data" / "stream.csv"
+    path.write_text(HEADER + ROW_1, encoding="utf-8")
+    first = load_credentials(site, tmp_path)
+    first.save_cache()
+    path.write_text(HEADER + ROW_1 + ROW_2, encoding="utf-8")
+    grown = load_credentials(site, tmp_path)
+    grown.save_cache()
+    [(key, stored)] = grown.new_entries.items()
+    outside = tmp_path / "outside"  # the entry it was appended to, as good as it is, but not in the cache
+    outside.write_bytes(first.new_entries[json.loads(stored)["appended_to"]])
+    entry = json.loads(stored)
+    entry["appended_to"] = {"a path up": "../../outside", "a path from the root": str(outside),
+                            "itself": key}.get(appended_to, appended_to)
+    (tmp_path / ".sitegen/records" / key).write_text(json.dumps(entry), encoding="utf-8")
+    again = load_credentials(site, tmp_path)
+    assert list(again.new_entries) == [key]  # read whole
+    assert loaded_facts(again) == loaded_facts(load_credentials(site, None))

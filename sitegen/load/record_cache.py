@@ -13,7 +13,10 @@ file's bytes start with exactly that many bytes whose entry is cached, that entr
 credentials are kept and only the bytes after them read and checked, giving exactly what
 a whole read gives (credentials, digests and problems, their lines and order). The index
 is only a hint: the entry of those bytes is looked up by their SHA-256 like any other, so
-a wrong or crafted length finds nothing, and the file is read whole.
+a wrong or crafted length finds nothing, and the file is read whole. The grown file's entry
+holds only what was appended, and names the entry it follows ("appended_to"): writing the
+JSON of 100k credentials again for one more costs half a second. Entries are chained at
+most `MAX_LINKS` deep; the next append writes the file's entry whole again.
 
 The cache is JSON, read back field by field: CI restores build/ from shared caches, so a
 crafted cache file must not be able to run code (as a pickle could). Anything in it that
@@ -26,6 +29,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +46,8 @@ from sitegen.write.files import store_cache, write_atomic
 # Bumped whenever validation changes: an entry holds what the rules of its day let through.
 CACHE_FORMAT = b"sitegen-records-7\n"
 INDEX_FILE = "index.json"  # display name -> length of the version whose entry is cached
+MAX_LINKS = 16  # entries a file's credentials may be read from: a few milliseconds each
+_KEY = re.compile("[0-9a-f]{64}")
 
 
 @dataclass
@@ -52,6 +58,7 @@ class _Entry:
     digests: list[str]
     problems: list[Problem]
     end: ReadEnd
+    keys: list[str] = field(default_factory=list)  # the cache entries it is read from, the first one first
 
 
 @dataclass
@@ -92,13 +99,13 @@ def load_credentials(site: Site, out_dir: Path | None, today: dt.date | None = N
         display = path.relative_to(site.root).as_posix()
         data = path.read_bytes()
         key = _key(context, display, data)
-        loaded.kept.add(key)
         entry = _cached(cache_dir, key, display)
         if entry is None:
-            entry = (_appended(cache_dir, loaded.read_lengths.get(display), context, path, display, data, site)
-                     or _load_file(path, display, site))
-            if cache_dir is not None:  # the cache's JSON of 600k records takes seconds to make
-                loaded.new_entries[key] = _entry_json(entry, display)
+            entry, stored = _read_file(cache_dir, loaded.read_lengths.get(display), context, path, display, data,
+                                       key, site)
+            if stored is not None:  # the cache's JSON of 600k records takes seconds to make
+                loaded.new_entries[key] = stored
+        loaded.kept.update(entry.keys)
         if entry.end.lines is not None:
             loaded.lengths[display] = len(data)
         loaded.credentials.extend(entry.credentials)
@@ -120,23 +127,33 @@ def _load_file(path: Path, display: str, site: Site) -> _Entry:
     return _checked(read_records(path, display, end), end, site)
 
 
-def _appended(cache_dir: Path | None, length, context: bytes, path: Path, display: str, data: bytes,
-              site: Site) -> _Entry | None:
-    """The entry of a file whose first `length` bytes (the index's hint) are a version whose
-    entry is cached: that entry, and the bytes after it read and checked alone; None when
-    there is no such entry or the bytes after it cannot be read alone."""
+def _read_file(cache_dir: Path | None, length, context: bytes, path: Path, display: str, data: bytes,
+               key: str, site: Site) -> tuple[_Entry, bytes | None]:
+    """The entry of a file that is not in the cache, and its JSON to cache under `key`. A
+    file whose first `length` bytes (the index's hint) are a cached version has only the
+    bytes after them read; its JSON holds those alone, unless the chain is long enough."""
+    before = _previous(cache_dir, length, context, display, data)
+    if before is not None:
+        end = ReadEnd()
+        records = read_appended(path, display, data, length, before.end, end)
+        if records is not None:
+            added = _checked(records, end, site)
+            entry = _Entry(before.credentials + added.credentials, before.digests + added.digests,
+                           before.problems + added.problems, end, [*before.keys, key])
+            if len(before.keys) < MAX_LINKS:
+                return entry, _entry_json(added, display, appended_to=before.keys[-1])
+            entry.keys = [key]
+            return entry, _entry_json(entry, display)
+    entry = _load_file(path, display, site)
+    entry.keys = [key]
+    return entry, None if cache_dir is None else _entry_json(entry, display)
+
+
+def _previous(cache_dir: Path | None, length, context: bytes, display: str, data: bytes) -> _Entry | None:
+    """The cached entry of the first `length` bytes of `data`, if there is one."""
     if type(length) is not int or not 0 < length < len(data):
         return None
-    before = _cached(cache_dir, _key(context, display, data[:length]), display)
-    if before is None:
-        return None
-    end = ReadEnd()
-    records = read_appended(path, display, data, length, before.end, end)
-    if records is None:
-        return None
-    added = _checked(records, end, site)
-    return _Entry(before.credentials + added.credentials, before.digests + added.digests,
-                  before.problems + added.problems, end)
+    return _cached(cache_dir, _key(context, display, data[:length]), display)
 
 
 def _checked(records: Iterator[RawRecord | Problem], end: ReadEnd, site: Site) -> _Entry:
@@ -176,14 +193,15 @@ def _validation_context(site: Site) -> bytes:
 # {"columns": {"uuid": [...], "username": [...], ..., "file": [...], "line": [...]},
 #  "attribute_lists": [[[namespace, name, value], ...], ...],
 #  "digests": [...], "problems": [[file, line, field, message], ...],
-#  "end": {"lines": n, "header": [...] or null} or null}
+#  "end": {"lines": n, "header": [...] or null} or null,
+#  "appended_to": key}: only in the entry of bytes appended to the version cached under key
 # The n-th item of every column is the n-th credential's. Read a column at a time, each
 # checked and converted whole: a no-op build reads 100k credentials from here. The
 # "attributes" column holds indexes into "attribute_lists": credentials of a course mostly
 # have the same few (grades), and each distinct list is then read and made once.
 
 
-def _entry_json(entry: _Entry, display: str) -> bytes:
+def _entry_json(entry: _Entry, display: str, appended_to: str | None = None) -> bytes:
     credentials, digests, problems, end = entry.credentials, entry.digests, entry.problems, entry.end
     columns = {name: [getattr(c, name) for c in credentials] for name in _COLUMNS}
     for name in ("issued", "expires", "revocation_date"):
@@ -197,10 +215,12 @@ def _entry_json(entry: _Entry, display: str) -> bytes:
             "digests": digests,
             "problems": [[p.file, p.line, p.field, p.message] for p in problems],
             "end": None if end.lines is None else {"lines": end.lines, "header": end.header}}
+    if appended_to is not None:
+        data["appended_to"] = appended_to
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
-def _cached(cache_dir: Path | None, key: str, display: str) -> _Entry | None:
+def _cached(cache_dir: Path | None, key: str, display: str, links: int = 1) -> _Entry | None:
     if cache_dir is None:
         return None
     try:
@@ -211,11 +231,27 @@ def _cached(cache_dir: Path | None, key: str, display: str) -> _Entry | None:
         problems = [Problem(str(f), _optional_int(line), _optional_str(fld), str(message))
                     for f, line, fld, message in data["problems"]]
         end = _read_end(data.get("end"))
+        before = data.get("appended_to")
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
         return None  # missing, damaged by a crash, or not ours: read the file again
     if len(digests) != len(credentials):
         return None
-    return _Entry(credentials, digests, problems, end)
+    entry = _Entry(credentials, digests, problems, end, [key])
+    return entry if before is None else _after(cache_dir, before, entry, display, links)
+
+
+def _after(cache_dir: Path, key, appended: _Entry, display: str, links: int) -> _Entry | None:
+    """The entry of a version, read from the entry of the version it grew from (under `key`)
+    and `appended`, what was added to it; None if that is not in the cache as it should be."""
+    # A key from the cache names a file: a name of 64 hex digits, never a path. A loop of
+    # entries (only a crafted cache can hold one) ends at the limit.
+    if not isinstance(key, str) or not _KEY.fullmatch(key) or links >= MAX_LINKS:
+        return None
+    before = _cached(cache_dir, key, display, links + 1)
+    if before is None:
+        return None
+    return _Entry(before.credentials + appended.credentials, before.digests + appended.digests,
+                  before.problems + appended.problems, appended.end, before.keys + appended.keys)
 
 
 def _read_end(end) -> ReadEnd:
