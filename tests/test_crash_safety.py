@@ -66,3 +66,30 @@ def test_record_deleted_while_build_was_dead_is_removed(sample_site, sitegen, tm
 
     assert sitegen("build", "--site", sample_site, "--out", out, "--pages-only").code == 0
     assert len(os.listdir(out / "credentials")) == 8  # only the sample's own credentials remain
+
+
+def test_the_state_says_uncertain_before_a_changed_credential_is_rewritten_and_a_new_one_costs_no_save(
+        sample_site, sitegen, tmp_path, monkeypatch):
+    """A credential about to be rewritten is marked uncertain in the saved state first; a new
+    award has no entry to mark, so a build that only adds awards saves the state once, at the
+    end (at 100k credentials each save is half a second)."""
+    from sitegen.plan.state import BuildState
+
+    out, awards = tmp_path / "out", sample_site / "credentials_data/awards.csv"
+    zoe = "0a1b2c3d4e5f40718293a4b5c6d7e8f9"
+    assert sitegen("build", "--site", sample_site, "--out", out, "--pages-only").code == 0
+    saves = []  # at each save: whether Zoë's entry said uncertain
+    save = BuildState.save
+    monkeypatch.setattr(BuildState, "save", lambda state, folder: saves.append(
+        state.credentials[zoe].uncertain) or save(state, folder))
+
+    with awards.open("a", encoding="utf-8") as handle:
+        handle.write("3d4e5f6a7b8c4394a516d7e8f90a1b2c,nova,Nova Novák,course-certificate,"
+                     "course-v1:AcmeX+CS101+2026,verified,awarded,2026-03-16,,,\n")
+    assert sitegen("build", "--site", sample_site, "--out", out, "--pages-only").code == 0
+    assert saves == [False]
+
+    saves.clear()
+    awards.write_text(awards.read_text(encoding="utf-8").replace("Zoë Ó", "Zoë Ní"), encoding="utf-8")
+    assert sitegen("build", "--site", sample_site, "--out", out, "--pages-only").code == 0
+    assert saves == [True, False]

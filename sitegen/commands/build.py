@@ -364,8 +364,8 @@ def _build_credentials(plan: BuildPlan, state: BuildState, job: CredentialJob, o
     from sitegen.commands.build_credentials import run_batches
 
     # Note that order matters: the state says "uncertain" on disk before any file is rewritten.
-    state.mark_uncertain(plan.reasons)
-    state.save(out)
+    if state.mark_uncertain(plan.reasons):  # new awards only: the state on disk vouches for none of them
+        state.save(out)
     previous = {c.uuid: state.credentials.get(c.uuid) for c in plan.to_build}
     progress = Progress(len(plan.to_build), "Rendering", options.progress_stream)
     last_save = time.monotonic()

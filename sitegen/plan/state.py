@@ -194,8 +194,8 @@ class BuildState:
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
         write_atomic(out_dir / STATE_FILE, text.encode("ascii"))
 
-    def mark_uncertain(self, uuids) -> None:
-        mark_uncertain(self.credentials, uuids)
+    def mark_uncertain(self, uuids) -> bool:
+        return mark_uncertain(self.credentials, uuids)
 
     def theme_file_set_index(self, files: dict[str, str]) -> int:
         key = frozenset(files.items())
@@ -220,12 +220,15 @@ def read_state(path: Path, version: int, read: Callable[[dict], State]) -> State
         return None
 
 
-def mark_uncertain(entries, uuids) -> None:
-    """Mark the entries of `uuids` that exist uncertain: about to be rewritten."""
+def mark_uncertain(entries, uuids) -> bool:
+    """Mark the entries of `uuids` that exist uncertain: about to be rewritten. Whether
+    any was not already (a new credential has no entry: nothing vouches for its files)."""
+    marked = False
     for uuid in uuids:
         entry = entries.get(uuid)
-        if entry is not None:
-            entry.uncertain = True
+        if entry is not None and not entry.uncertain:
+            entry.uncertain = marked = True
+    return marked
 
 
 def theme_file_set_index(sets: list[dict[str, str]], files: dict[str, str]) -> int:
