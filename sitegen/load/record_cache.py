@@ -29,13 +29,12 @@ import datetime as dt
 import functools
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sitegen.errors import Problem
-from sitegen.layout import RECORDS_CACHE_DIR, are_uuids
+from sitegen.layout import RECORDS_CACHE_DIR, are_uuids, is_sha256
 from sitegen.load.records import RawRecord, ReadEnd, read_appended, read_records, record_files
 from sitegen.load.validate import duplicate_problems, future_problems, validate_record
 from sitegen.memory import collector_paused
@@ -47,7 +46,6 @@ from sitegen.write.files import store_cache, write_atomic
 CACHE_FORMAT = b"sitegen-records-7\n"
 INDEX_FILE = "index.json"  # display name -> length of the version whose entry is cached
 MAX_LINKS = 16  # entries a file's credentials may be read from: a few milliseconds each
-_KEY = re.compile("[0-9a-f]{64}")
 
 
 @dataclass
@@ -69,8 +67,8 @@ class LoadedCredentials:
     cache_dir: Path | None = None
     new_entries: dict[str, bytes] = field(default_factory=dict)  # key -> JSON, not yet stored
     kept: set[str] = field(default_factory=set)
-    lengths: dict[str, int] = field(default_factory=dict)  # the index as read, then as it is now
-    read_lengths: dict[str, int] = field(default_factory=dict)
+    lengths: dict[str, int] = field(default_factory=dict)  # the index to store (see INDEX_FILE)
+    read_lengths: dict = field(default_factory=dict)  # the index as read: a hint, any values
 
     def keep_only(self, wanted: Callable[[Credential], bool]) -> None:
         """Drop the credentials another site publishes (they were checked all the same)."""
@@ -138,10 +136,10 @@ def _read_file(cache_dir: Path | None, length, context: bytes, path: Path, displ
         records = read_appended(path, display, data, length, before.end, end)
         if records is not None:
             added = _checked(records, end, site)
-            entry = _Entry(before.credentials + added.credentials, before.digests + added.digests,
-                           before.problems + added.problems, end, [*before.keys, key])
+            added.keys = [key]
             if len(before.keys) < MAX_LINKS:
-                return entry, _entry_json(added, display, appended_to=before.keys[-1])
+                return _joined(before, added), _entry_json(added, display, appended_to=before.keys[-1])
+            entry = _joined(before, added)
             entry.keys = [key]
             return entry, _entry_json(entry, display)
     entry = _load_file(path, display, site)
@@ -245,11 +243,14 @@ def _after(cache_dir: Path, key, appended: _Entry, display: str, links: int) -> 
     and `appended`, what was added to it; None if that is not in the cache as it should be."""
     # A key from the cache names a file: a name of 64 hex digits, never a path. A loop of
     # entries (only a crafted cache can hold one) ends at the limit.
-    if not isinstance(key, str) or not _KEY.fullmatch(key) or links >= MAX_LINKS:
+    if not is_sha256(key) or links >= MAX_LINKS:
         return None
     before = _cached(cache_dir, key, display, links + 1)
-    if before is None:
-        return None
+    return None if before is None else _joined(before, appended)
+
+
+def _joined(before: _Entry, appended: _Entry) -> _Entry:
+    """A file's entry from its version before and what was appended to it."""
     return _Entry(before.credentials + appended.credentials, before.digests + appended.digests,
                   before.problems + appended.problems, appended.end, before.keys + appended.keys)
 
