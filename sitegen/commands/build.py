@@ -125,6 +125,7 @@ class _SiteBuild:
     legacy: LegacyBuild | NoLegacyCertificates  # legacy edX PDF certificates (sitegen/legacy/)
     state: BuildState  # what the last build made (empty with --clean)
     stamps: BackgroundStampCheck | None  # the state's outputs, being checked since it was read
+    loading_seconds: float  # the time its inputs took to load and check: the report counts it
 
     def stop(self) -> None:
         if self.stamps is not None:
@@ -163,6 +164,7 @@ def build(options: BuildOptions) -> BuildReport:
 
 
 def _prepare(site: Site, options: BuildOptions) -> _SiteBuild:
+    started = time.monotonic()
     out = site_output_folder(site, options.out_dir, bool(options.preview))
     _refuse_dangerous_output(site, out)
     _refuse_preview_over_publishable(out, options.preview)
@@ -181,7 +183,8 @@ def _prepare(site: Site, options: BuildOptions) -> _SiteBuild:
             stamps.stop()
         raise
     own = site.own_part() if site.key else site  # from here on, nothing of another site's
-    return _SiteBuild(own, out, pages, loaded, purged, signer, vc_key, indexes, legacy, state, stamps)
+    return _SiteBuild(own, out, pages, loaded, purged, signer, vc_key, indexes, legacy, state, stamps,
+                      time.monotonic() - started)
 
 
 def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
@@ -237,7 +240,7 @@ def _build_site(job: _SiteBuild, options: BuildOptions) -> BuildReport:
         state.credentials.order_as(plan.inputs)  # as the next plan reads them
         state.save(out)  # a no-op build does not even rewrite the state
     report.ok = not report.errors and not (report.legacy and report.legacy.errors)
-    report.seconds = time.monotonic() - started
+    report.seconds = job.loading_seconds + time.monotonic() - started
     report.save(out)
     remove_file(out / IN_PROGRESS_FILE)
     return report
