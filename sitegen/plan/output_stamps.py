@@ -110,8 +110,7 @@ def suspects(checks: list[StampCheck]) -> set[str]:
     found: set[str] = set()
     for check in checks:
         for files, uuids, entries in check.rounds():
-            for output in files.files:
-                found.update(_not_as_stamped(output, uuids, entries))
+            found.update(_outputs_not_as_stamped(files, uuids, entries))
     return found
 
 
@@ -131,7 +130,7 @@ class BackgroundStampCheck:
     child only ever saves time: its answers are those this process would have found."""
 
     def __init__(self, out_dir: Path, rows: list[list], child: int, rounds_left: int, answers: int):
-        self._out_dir, self._rows, self._rounds = out_dir, rows, (len(rows) + ROUND - 1) // ROUND
+        self._out_dir, self._rows, self._rounds = out_dir, rows, _round_count(rows)
         self._child, self._rounds_left, self._answers = child, rounds_left, answers
 
     @classmethod
@@ -143,7 +142,7 @@ class BackgroundStampCheck:
         if outputs < FORK_AT or not _may_fork():
             return None
         rounds_left, rounds_in = os.pipe()
-        numbers = range((len(rows) + ROUND - 1) // ROUND)  # 600k entries: 586 rounds, well within a pipe's 64 KiB
+        numbers = range(_round_count(rows))  # 600k entries: 586 rounds, well within a pipe's 64 KiB
         os.write(rounds_in, b"".join(number.to_bytes(_ROUND_NUMBER, "big") for number in numbers))
         os.close(rounds_in)  # every round is in: an empty pipe then reads as the end
         answers, answers_in = os.pipe()
@@ -163,12 +162,12 @@ class BackgroundStampCheck:
             return suspects(checks)
         mine = {}
         while (number := _next_round(self._rounds_left)) is not None:
-            mine[number] = _check_round(self._out_dir, self._round(number))
+            mine[number] = _check_round(self._out_dir, _round(self._rows, number))
         told = self._gather()
         found = set().union(*mine.values(), *told.values())
         for number in range(self._rounds):
             if number not in mine and number not in told:  # the child took it and failed
-                found.update(_check_round(self._out_dir, self._round(number)))
+                found.update(_check_round(self._out_dir, _round(self._rows, number)))
         return found
 
     def stop(self) -> None:
@@ -179,9 +178,6 @@ class BackgroundStampCheck:
             self._child = 0
             os.close(self._rounds_left)
             os.close(self._answers)
-
-    def _round(self, number: int) -> list[list]:
-        return self._rows[number * ROUND:(number + 1) * ROUND]
 
     def _gather(self) -> dict[int, set[str]]:
         """The child's answers, by round; then the child is waited for."""
@@ -198,6 +194,15 @@ class BackgroundStampCheck:
         return told
 
 
+def _round_count(rows: list[list]) -> int:
+    return (len(rows) + ROUND - 1) // ROUND
+
+
+def _round(rows: list[list], number: int) -> list[list]:
+    """The saved entries of round `number`."""
+    return rows[number * ROUND:(number + 1) * ROUND]
+
+
 def _next_round(rounds_left: int) -> int | None:
     """The number of a round no process has taken yet, taken; None when there is none."""
     taken = os.read(rounds_left, _ROUND_NUMBER)
@@ -212,7 +217,7 @@ def _answer_rounds(out_dir: Path, rows: list[list], rounds_left: int, answers_in
         gc.disable()  # a collection would touch every object, and copy all the memory it shares
         with open(answers_in, "wb", buffering=0) as pipe:
             while (number := _next_round(rounds_left)) is not None:
-                found = _check_round(out_dir, rows[number * ROUND:(number + 1) * ROUND])
+                found = _check_round(out_dir, _round(rows, number))
                 pipe.write(" ".join([str(number), *found]).encode("ascii") + b"\n")
         code = 0
     finally:
@@ -233,9 +238,16 @@ def _check_round(out_dir: Path, rows: list[list]) -> list[str]:
     found = []
     for kinds, entries in groups.items():
         if all(type(kind) is str and kind in CREDENTIAL_OUTPUTS for kind in kinds):
-            uuids = [row[0] for row in entries]
-            for output in OutputFiles(out_dir, kinds).files:
-                found += _not_as_stamped(output, uuids, entries)
+            found += _outputs_not_as_stamped(OutputFiles(out_dir, kinds), [row[0] for row in entries], entries)
+    return found
+
+
+def _outputs_not_as_stamped(files: OutputFiles, uuids: list[str], entries: list[list]) -> list[str]:
+    """The IDs of the credentials (`uuids`, their saved `entries`) of which one of the outputs
+    `files` names is not as stamped; an ID is given once for each output that is not."""
+    found = []
+    for output in files.files:
+        found += _not_as_stamped(output, uuids, entries)
     return found
 
 
